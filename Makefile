@@ -1,0 +1,51 @@
+# gift_nb: every set-up step lives here. `make demo` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.gift_nb-installed
+# One torch thread per pytest worker (2 workers on a 2-core machine).
+TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1
+
+.PHONY: install demo test sync nbs weights bench clean help
+help:
+	@echo "make demo     run gift-nb demo (creates .venv and installs on first use)"
+	@echo "make test     check notebooks and library are in sync, then run every test and notebook"
+	@echo "make sync     nbdev_clean + nbdev_export + README.md from nbs/index.ipynb (run before committing)"
+	@echo "make weights  retrain every shipped model in dependency order"
+	@echo "make nbs      execute every notebook in full mode and save its outputs"
+	@echo "make bench    run the benchmark scripts in bench/ (JSON figures)"
+
+install: $(STAMP)
+
+# Re-install only when the packaging files change; a second run installs nothing.
+$(STAMP): settings.ini setup.py pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[dev]"
+	@touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/gift-nb demo
+
+sync: $(STAMP)
+	$(VENV)/bin/nbdev_clean
+	$(VENV)/bin/nbdev_export
+	$(PY) tools/render_readme.py
+
+test: $(STAMP)
+	$(PY) tools/check_sync.py
+	$(TEST_ENV) $(PY) -m pytest -n 2 tests
+
+weights: $(STAMP)
+	$(PY) tools/make_weights.py
+
+nbs: $(STAMP)
+	$(TEST_ENV) $(PY) tools/run_notebooks.py
+
+bench: $(STAMP)
+	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf .pytest_cache _proc _docs

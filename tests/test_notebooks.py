@@ -1,0 +1,32 @@
+"""Every notebook runs top to bottom under nbdev's `test_nb`, each in its own interpreter.
+
+Cells flagged with a `tst_flags` entry of settings.ini (`notest slow gpu`) are skipped unless forced with
+`NBDEV_FLAGS="slow" make test`. Each notebook's wall time is printed in the summary; the budget is 60 s."""
+import os, subprocess, sys, time
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb')
+             if '.ipynb_checkpoints' not in p.parts and not p.name.startswith('_'))
+BUDGET_S = 60
+
+RUNNER = """
+import sys
+from nbdev.config import get_config
+from nbdev.test import test_nb as run_nb
+cfg = get_config()
+ok, _ = run_nb(sys.argv[1], skip_flags=cfg.tst_flags.split(), force_flags=sys.argv[2].split(), basepath=cfg.config_path)
+sys.exit(0 if ok else 1)
+"""
+
+@pytest.mark.parametrize('nb', NBS, ids=lambda p: str(p.relative_to(ROOT/'nbs')))
+def test_notebook(nb, record_property):
+    env = {**os.environ, 'IN_TEST': '1', 'PYTHONPATH': str(ROOT)}
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, '-c', RUNNER, str(nb), os.environ.get('NBDEV_FLAGS', '')],
+                       cwd=ROOT, env=env, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    record_property('notebook_seconds', round(dt, 1))
+    assert r.returncode == 0, f"{nb.name} failed:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
+    assert dt <= BUDGET_S or os.environ.get('NBDEV_FLAGS'), f"{nb.name} took {dt:.0f} s under test (budget {BUDGET_S} s)"
