@@ -13,10 +13,11 @@ BUDGET_S = 60
 
 RUNNER = """
 import sys
+from pathlib import Path
 from nbdev.config import get_config
 from nbdev.test import test_nb as run_nb
 cfg = get_config()
-ok, _ = run_nb(sys.argv[1], skip_flags=cfg.tst_flags.split(), force_flags=sys.argv[2].split(), basepath=cfg.config_path)
+ok, _ = run_nb(Path(sys.argv[1]), skip_flags=cfg.tst_flags.split(), force_flags=sys.argv[2].split(), basepath=cfg.config_path)
 sys.exit(0 if ok else 1)
 """
 

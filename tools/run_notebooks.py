@@ -1,0 +1,39 @@
+#!/usr/bin/env python
+"""`make nbs`: execute every notebook (or those named) in full mode and save its outputs, so the committed notebooks
+show real figures. Full mode: IN_TEST unset, `#| slow` cells run; `#| gpu`, `#| notest` and `#| eval: false` cells are
+skipped unless NBDEV_FLAGS names them. Each notebook runs in its own interpreter; it is then cleaned with nbdev_clean."""
+import os, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ONE = r"""
+import os, sys
+from pathlib import Path
+from execnb.nbio import read_nb, write_nb
+from execnb.shell import CaptureShell
+path, force = Path(sys.argv[1]), set(sys.argv[2].split())
+skip = {'gpu', 'notest'} - force
+nb = read_nb(path)
+def preproc(cell):
+    if cell.cell_type != 'code': return False
+    src = cell.source
+    flags = {l[3:].strip().split(':')[0] for l in src.splitlines() if l.startswith('#|')}
+    return bool(flags & skip) or '#| eval: false' in src or 'nbdev_export(' in src
+os.chdir(path.parent)
+sh = CaptureShell()
+sh.run_all(nb, exc_stop=True, preproc=preproc)
+write_nb(nb, path)
+"""
+
+def main(names):
+    nbs = [ROOT/'nbs'/n for n in names] if names else sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+    env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}
+    env['PYTHONPATH'] = str(ROOT)
+    for nb in nbs:
+        t = time.perf_counter()
+        r = subprocess.run([sys.executable, '-c', ONE, str(nb), os.environ.get('NBDEV_FLAGS', '')], cwd=ROOT, env=env)
+        print(f"{nb.name}: {'ok' if r.returncode == 0 else 'FAILED'} in {time.perf_counter() - t:.0f} s", flush=True)
+        if r.returncode: sys.exit(r.returncode)
+    subprocess.run([Path(sys.executable).parent/'nbdev_clean'], cwd=ROOT, check=True)
+
+if __name__ == '__main__': main(sys.argv[1:])
