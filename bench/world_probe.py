@@ -46,7 +46,9 @@ def main(seconds=120, seed=0):
     net.eval()
     with torch.no_grad(): outs = [torch.cat(o) for o in zip(*(net(xte[i:i + 1000]) for i in range(0, len(xte), 1000)))]
     acc = {a: round(float((o.argmax(1) == yte[:, k]).float().mean()), 4) for k, (a, o) in enumerate(zip(ATTRIBUTES, outs))}
-    print(json.dumps({'bench': 'world_probe', 'train_crops': len(xtr), 'test_crops': len(xte), 'train_seconds': seconds,
+    k = list(ATTRIBUTES).index('shape'); pred = outs[k].argmax(1)
+    confusion = [[int(((yte[:, k] == i) & (pred == j)).sum()) for j in range(len(ATTRIBUTES['shape']))] for i in range(len(ATTRIBUTES['shape']))]
+    print(json.dumps({'bench': 'world_probe', 'shape_confusion(rows=true ' + '/'.join(ATTRIBUTES['shape']) + ')': confusion, 'train_crops': len(xtr), 'test_crops': len(xte), 'train_seconds': seconds,
                       'steps': steps, 'data_seconds': round(t_data, 1), 'accuracy': acc, 'target': 0.99}))
 
 if __name__ == '__main__': main(float(sys.argv[1]) if len(sys.argv) > 1 else 120)
