@@ -1,0 +1,53 @@
+#!/usr/bin/env python
+"""Stage-1 benchmark: latent counterfactuals of the shipped classifiers, scored on the world (issue 5 targets).
+
+    python bench/counterfactuals.py                      # all four shipped classifiers, 64 test images each
+    python bench/counterfactuals.py --n 32 red_metal     # one classifier, fewer images
+    python bench/counterfactuals.py --set steps=80 noise=0.2   # explainer options
+
+Prints one JSON line per classifier and direction (validity, median changed-pixel fraction, semantic validity,
+semantic counterfactuals per second of search) and one overall line. Targets: validity >= 0.9 per direction, median
+changed fraction <= 0.10, semantic >= 0.70 overall, >= 1 semantic counterfactual per second on 2 cores."""
+import argparse, json, os, sys, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('classifiers', nargs='*', default=['red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased'])
+    ap.add_argument('--n', type=int, default=64, help='test images per classifier (balanced by the task rule)')
+    ap.add_argument('--seed', type=int, default=2024, help='data seed')
+    ap.add_argument('--threads', type=int, default=2, help='torch threads')
+    ap.add_argument('--set', nargs='*', default=[], help='explainer options, key=value')
+    a = ap.parse_args(argv)
+    import torch
+    torch.set_num_threads(a.threads)
+    from gift_nb.classifier import load_classifier
+    from gift_nb.world import make_dataset
+    from gift_nb.counterfactuals import CounterfactualExplainer, load_autoencoder, cf_metrics
+    kw = {k: json.loads(v) for k, v in (s.split('=', 1) for s in a.set)}
+    ae = load_autoencoder()
+    tot = dict(n=0, valid=0, semantic=0, seconds=0.)
+    for name in a.classifiers:
+        clf = load_classifier(name, device='cpu')
+        x, y, scenes = make_dataset(clf.task, a.n, seed=a.seed, split='test')
+        ex = CounterfactualExplainer(clf, ae, show_progress=False, **kw)
+        t = time.perf_counter(); recs = ex(x); dt = time.perf_counter() - t
+        m = cf_metrics(recs, x, ex.images, scenes, clf.task.rule, ae, seconds=dt)
+        for d in ('1->0', '0->1', 'all'):
+            r = m[d]
+            print(json.dumps(dict(classifier=name, direction=d, n=r['n'], validity=round(r['validity'], 3),
+                                  changed_median=round(r['changed_median'], 4), l1=round(r['l1'], 4),
+                                  semantic=round(r['semantic'], 3), semantic_of_all=round(r['semantic_of_all'], 3), semantic_loose=round(r['semantic_loose'], 3),
+                                  **({'semantic_per_s': round(r['semantic_per_s'], 3), 'seconds': round(dt, 1),
+                                      'realism': round(r['realism'], 4), 'realism_source': round(r['realism_source'], 4)}
+                                     if d == 'all' else {}))), flush=True)
+        tot['n'] += m['all']['n']; tot['valid'] += round(m['all']['validity'] * m['all']['n'])
+        tot['semantic'] += m['all']['n_semantic']; tot['seconds'] += dt
+    print(json.dumps(dict(classifier='ALL', n=tot['n'], validity=round(tot['valid'] / tot['n'], 3),
+                          semantic=round(tot['semantic'] / max(tot['valid'], 1), 3),
+                          semantic_per_s=round(tot['semantic'] / tot['seconds'], 3), seconds=round(tot['seconds'], 1),
+                          threads=a.threads, options=kw)))
+
+if __name__ == '__main__':
+    main()

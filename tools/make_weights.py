@@ -1,0 +1,97 @@
+#!/usr/bin/env python
+"""Rebuild every shipped model of gift_nb in dependency order (`make weights`).
+
+The build is a list of steps, `STEPS`; each names the steps it needs. Later stages append their own steps (autoencoder,
+change captioner, ...) with `step(...)`. Run all steps, or some with their dependencies:
+
+    python tools/make_weights.py                      # everything, in order
+    python tools/make_weights.py oracle:red_metal     # that step and what it needs
+    python tools/make_weights.py --list               # the steps, in order
+    python tools/make_weights.py --no-deps oracle:red_metal   # only that step (needs the shipped classifier)
+
+Every step writes into gift_nb/weights/ (safetensors + JSON model card or table) and prints its wall time."""
+import argparse, json, os, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+STEPS = {}  # name -> (function, tuple of step names it needs); insertion order is the build order
+
+def step(name, needs=()):
+    "Register a build step (a function of no arguments) under `name`, after the steps it `needs`."
+    def deco(f):
+        missing = [n for n in needs if n not in STEPS]
+        if missing: raise ValueError(f"step {name!r} needs unknown steps {missing}: register those first")
+        STEPS[name] = (f, tuple(needs)); return f
+    return deco
+
+# ---- classifiers (issue 4): one TinyCNN per shipped task, then its oracle table on 10,000 scenes
+SHIPPED_TASKS = ('red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased')
+
+def _classifier_step(name):
+    def build():
+        from gift_nb.classifier import train_shipped, save_classifier
+        clf = train_shipped(name, log=print)
+        print(json.dumps(clf.card['metrics']))
+        print('wrote', save_classifier(clf))
+    return build
+
+def _oracle_step(name):
+    def build():
+        from gift_nb.classifier import load_classifier
+        from gift_nb.oracle import build_oracle, oracle_path
+        tab = build_oracle(load_classifier(name), show_progress=True)
+        tab.save(oracle_path(name))
+        print(tab.format(8)); print('wrote', oracle_path(name), json.dumps(tab.meta))
+    return build
+
+for _t in SHIPPED_TASKS: step(f'classifier:{_t}')(_classifier_step(_t))
+for _t in SHIPPED_TASKS: step(f'oracle:{_t}', needs=(f'classifier:{_t}',))(_oracle_step(_t))
+
+# ---- autoencoder (issue 5): the latent space of stage 1's counterfactual search; independent of any classifier,
+# but its model card quotes how often reconstructions keep each shipped classifier's decision
+def _autoencoder_step():
+    import tempfile
+    from gift_nb.counterfactuals import train_autoencoder
+    ckpt = Path(os.environ.get('GIFT_NB_AE_CKPT', Path(tempfile.gettempdir()) / 'gift_nb_autoencoder.ckpt'))
+    ae = train_autoencoder(budget_s=float(os.environ.get('GIFT_NB_AE_BUDGET', 2400)), ckpt=ckpt, log=print)
+    from gift_nb.counterfactuals import save_autoencoder
+    print('wrote', save_autoencoder(ae, classifiers=SHIPPED_TASKS, log=print))
+    ckpt.unlink(missing_ok=True)  # the checkpoint only serves to resume a killed build
+
+step('autoencoder', needs=tuple(f'classifier:{t}' for t in SHIPPED_TASKS))(_autoencoder_step)
+
+# ---- runner
+def plan(targets, deps=True):
+    "The steps to run for `targets` (all when empty), with their dependencies, in registration order."
+    unknown = [t for t in targets if t not in STEPS]
+    if unknown: sys.exit(f"unknown step(s) {unknown}; known: {', '.join(STEPS)}")
+    want = set(targets or STEPS)
+    while deps:
+        more = {n for t in want for n in STEPS[t][1]} - want
+        if not more: break
+        want |= more
+    return [n for n in STEPS if n in want]
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('steps', nargs='*', help='steps to build (default: all)')
+    ap.add_argument('--list', action='store_true', help='list the steps in build order and exit')
+    ap.add_argument('--no-deps', action='store_true', help='do not rebuild the steps the given ones need')
+    a = ap.parse_args(argv)
+    if a.list:
+        for n, (_, needs) in STEPS.items(): print(n, f"(needs {', '.join(needs)})" if needs else '')
+        return
+    import torch
+    torch.set_num_threads(os.cpu_count() or 1)
+    t_all = time.perf_counter()
+    for n in plan(a.steps, deps=not a.no_deps):
+        t = time.perf_counter()
+        print(f"== {n}", flush=True)
+        STEPS[n][0]()
+        print(f"== {n} done in {time.perf_counter() - t:.0f} s", flush=True)
+    print(f"make weights: {time.perf_counter() - t_all:.0f} s")
+
+if __name__ == '__main__':
+    main()
