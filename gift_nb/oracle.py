@@ -137,7 +137,7 @@ def _edit_probs(classifier, rules, scenes, seed, size, batch, chunk, show):
     return p_orig, P1, P0, failed, n_unique
 
 # %% ../nbs/03_oracle.ipynb #d0e2e0e8
-def oracle_effects(classifier, # a `Classifier` (or any images -> probabilities callable), or a world `Rule` (ideal classifier)
+def oracle_effects(classifier, # a `Classifier`, or a world `Rule` (ideal classifier); a plain module/callable is wrapped by `as_classifier` and read as logits (wrap a probabilities function with `as_classifier(fn, output='probs')`)
                    rules, # scene-level rules to measure (list of `Rule`)
                    scenes, # base scenes (list of `Scene`), e.g. `make_scenes(task, n, seed, 'test')[0]`
                    k:int=1, # the class explained

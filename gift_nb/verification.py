@@ -8,20 +8,20 @@ __all__ = ['METRICS', 'INSTRUCTION_TEMPLATES', 'as_hypothesis', 'BaseSet', 'as_b
            'strength_sweep', 'plot_vs_strength', 'instruction', 'detector_check', 'DiffusionEditIntervener',
            'tiny_edit_pipeline', 'compare_with_oracle', 'metrics_html', 'VerificationViewer', 'target_hypotheses']
 
-# %% ../nbs/07_verification.ipynb #896d96e3
+# %% ../nbs/07_verification.ipynb #069dea49
 import copy, io, math, re, warnings
 from collections import Counter
 from dataclasses import dataclass
 import numpy as np
 import torch
 
-# %% ../nbs/07_verification.ipynb #e9c7c9b1
+# %% ../nbs/07_verification.ipynb #7f7de837
 from .core import Hypothesis, Verification, default_device, item_rng, item_seed, patch_method, progress
 from .oracle import OracleTable, _rank_key, agreement, all_concepts, bootstrap_ci, decide, effect_metrics, wilson_ci
 from .world import (AtLeast, And, Not, Or, Rule, Scene, exists, get_task, intervene, parse_rule, render,
                            rule_from_json)
 
-# %% ../nbs/07_verification.ipynb #15b1f23a
+# %% ../nbs/07_verification.ipynb #a0972598
 _CLASS_RE = re.compile(r'^\s*class\s+(\d+)\s*(=|:|is)\s*', re.I)
 
 def as_hypothesis(h, # a `Hypothesis`, a text ('class 1 = presence of a red metal object'), or a world `Rule`
@@ -37,7 +37,7 @@ def as_hypothesis(h, # a `Hypothesis`, a text ('class 1 = presence of a red meta
         raise ValueError(f"the hypothesis {h!r} is about class {m.group(1)}, but k={k} was given; drop one of the two")
     return Hypothesis(k=int(m.group(1)) if m else (1 if k is None else k), text=h.strip(), source='user')
 
-# %% ../nbs/07_verification.ipynb #4e4651e4
+# %% ../nbs/07_verification.ipynb #d944d448
 def _check_base_images(images):
     from gift_nb.classifier import check_images
     return check_images(images, 'base images')
@@ -80,7 +80,7 @@ class BaseSet:
         "The base images: stored ones, else the scenes rendered at `size`."
         return self.images if self.images is not None else render(self.scenes, self.size)
 
-# %% ../nbs/07_verification.ipynb #5e592303
+# %% ../nbs/07_verification.ipynb #6d044f13
 def as_base(base, # images [N,3,H,W], a list of world `Scene`s, `make_dataset`'s (images, labels, scenes), a dict or a `BaseSet`
            ) -> BaseSet:
     "The base set `base` stands for."
@@ -97,7 +97,7 @@ def as_base(base, # images [N,3,H,W], a list of world `Scene`s, `make_dataset`'s
     raise TypeError(f"cannot use a {type(base).__name__} as base images: pass images [N,3,H,W], a list of world Scenes, "
                     "the (images, labels, scenes) triple of make_dataset, or a BaseSet")
 
-# %% ../nbs/07_verification.ipynb #9c66713b
+# %% ../nbs/07_verification.ipynb #bc7381d8
 class Unverifiable(ValueError):
     "Raised by an intervener that cannot express a hypothesis as an edit; the reason becomes the verification's."
 
@@ -141,7 +141,7 @@ class Intervener:
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config().items() if k != 'name')})"
 
-# %% ../nbs/07_verification.ipynb #cda24d46
+# %% ../nbs/07_verification.ipynb #60319c7b
 def _rule_of(h:Hypothesis) -> Rule:
     "The world rule of a hypothesis (its JSON tree, else its parsed text); `Unverifiable` when there is none."
     if h.rule is not None:
@@ -154,7 +154,7 @@ def _rule_of(h:Hypothesis) -> Rule:
 
 def _rule_key(rule): import json; return json.dumps(rule.to_json(), sort_keys=True, separators=(',', ':'))
 
-# %% ../nbs/07_verification.ipynb #834f171e
+# %% ../nbs/07_verification.ipynb #f4685821
 class WorldIntervener(Intervener):
     "Exact interventions on world scenes: `world.intervene` makes the rule hold or fail, then the scenes are re-rendered."
     name = 'world'
@@ -198,7 +198,7 @@ class WorldIntervener(Intervener):
             images[todo] = edited
         return InterventionResult(images, ok_t, reasons, same_t, rule.to_json(), info)
 
-# %% ../nbs/07_verification.ipynb #6260892a
+# %% ../nbs/07_verification.ipynb #2e18dc23
 def _as_probs_fn(classifier):
     "A callable images -> probabilities; bare torch modules are wrapped with `as_classifier`."
     if isinstance(classifier, torch.nn.Module):
@@ -226,7 +226,7 @@ def _check_result(r, n, what):
     if len(r) != n: raise ValueError(f"the intervener returned {len(r)} images for {n} base items ({what})")
     return r
 
-# %% ../nbs/07_verification.ipynb #cfbdbf63
+# %% ../nbs/07_verification.ipynb #a2e2a6c6
 def _edited_probs(fn, r:InterventionResult, p_base, use, batch_size):
     "Probabilities of the edited images at positions `use` (base probabilities where the image is unchanged)."
     p = np.full((len(r), p_base.shape[1]), np.nan)
@@ -243,7 +243,7 @@ def _per_image(ids, P, P1, P0, k) -> dict:
             'y_orig': [int(v) for v in P.argmax(1) == k], 'y_do1': [int(v) for v in P1.argmax(1) == k],
             'y_do0': [int(v) for v in P0.argmax(1) == k]}
 
-# %% ../nbs/07_verification.ipynb #83086f19
+# %% ../nbs/07_verification.ipynb #e4ef4ca8
 def _select(base:BaseSet, n, seed) -> BaseSet:
     if n is None: n = len(base)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1: raise ValueError(f"n must be a positive int, got {n!r}")
@@ -285,7 +285,7 @@ def _verify_one(h, fn, intervener, B, P, seed, threshold, n_boot, batch_size, ch
     return Verification(hypothesis=h.text, rule=rule, k=h.k, status=status, reason=reason, threshold=threshold,
                         n_failed=int((~ok).sum()), meta=meta, **m)
 
-# %% ../nbs/07_verification.ipynb #36b1fd7d
+# %% ../nbs/07_verification.ipynb #5c31ccd2
 def verify(hypotheses, # `Hypothesis` records, texts or world rules (an empty list gives [])
            classifier, # a `Classifier` or any callable: images [N,3,H,W] in [0,1] -> probabilities [N,C]
            intervener=None, # an intervener (default: `WorldIntervener()`, which needs base scenes)
@@ -318,7 +318,7 @@ def verify(hypotheses, # `Hypothesis` records, texts or world rules (an empty li
         for v in out: v.meta.pop('per_image', None)
     return sorted(out, key=_rank_key)
 
-# %% ../nbs/07_verification.ipynb #bd8fd01c
+# %% ../nbs/07_verification.ipynb #1fa103f8
 def format_results(results, # `Verification`s (e.g. from `verify`)
                    n:int|None=None, # show the `n` best (None: all)
                   ) -> str:
@@ -328,7 +328,7 @@ def format_results(results, # `Verification`s (e.g. from `verify`)
     srcs = {v.meta.get('intervener', {}).get('name', '?') for v in results if v.meta.get('intervener')}
     return f"verification ({', '.join(sorted(srcs)) or '-'} interventions), {len(results)} hypotheses\n{body}"
 
-# %% ../nbs/07_verification.ipynb #f9ee569a
+# %% ../nbs/07_verification.ipynb #25b98307
 METRICS = ('pns', 'cace', 'ps', 'pn')
 _LABEL = {'pns': r'$\hat{P}_{NS}$', 'cace': 'CaCE', 'ps': r'$\hat{P}_{S}$', 'pn': r'$\hat{P}_{N}$'}
 
@@ -365,7 +365,7 @@ def curve_vs_n(v:Verification, # a verification from `verify`
     lo, hi = wilson_ci(succ, trials)
     return dict(metric=metric, m=ms, estimate=est, lo=np.asarray(lo), hi=np.asarray(hi), trials=trials)
 
-# %% ../nbs/07_verification.ipynb #3edf2e6c
+# %% ../nbs/07_verification.ipynb #a1725a72
 def _axes(ax, figsize):
     if ax is not None: return ax.figure, ax
     import matplotlib.pyplot as plt
@@ -405,7 +405,7 @@ def plot_per_image(v:Verification, # a verification from `verify`
     ax.set_title(f"{_short(v.hypothesis)}: CaCE {v.cace:.2f}", fontsize=9); ax.legend(fontsize=7, loc='center left')
     return fig, ax
 
-# %% ../nbs/07_verification.ipynb #89840ec6
+# %% ../nbs/07_verification.ipynb #90f9c29a
 def strength_sweep(hypothesis, # one hypothesis (record, text or rule)
                    classifier, # as for `verify`
                    intervener, # an intervener with a strength dial (`strength_name` is not None)
@@ -440,7 +440,7 @@ def plot_vs_strength(results, # `strength_sweep` output
     ax.set_title(_short(results[0].hypothesis), fontsize=9); ax.legend(fontsize=7)
     return fig, ax
 
-# %% ../nbs/07_verification.ipynb #8d8d8f7f
+# %% ../nbs/07_verification.ipynb #4a9c9524
 INSTRUCTION_TEMPLATES = {
     'add': 'add {a}',                                          # exists(c), present
     'remove': 'remove every {one}',                            # exists(c), absent
@@ -486,7 +486,7 @@ def instruction(hypothesis, # a `Hypothesis`, text or world rule
         raise Unverifiable(f"a negated free-text hypothesis ({h.text!r}) has no add/remove instruction; state the concept positively")
     return T['text_add' if present else 'text_remove'].format(text=phrase)
 
-# %% ../nbs/07_verification.ipynb #975a0bed
+# %% ../nbs/07_verification.ipynb #2ee0920e
 def detector_check(detector, # images [N,3,H,W] -> p(concept present): [N], or [N,2] (column 1 is used)
                    threshold:float=0.5, # an image holds the concept when p >= threshold
                   ):
@@ -499,7 +499,7 @@ def detector_check(detector, # images [N,3,H,W] -> p(concept present): [N], or [
     check.__name__ = f"detector_check({getattr(detector, '__name__', type(detector).__name__)})"
     return check
 
-# %% ../nbs/07_verification.ipynb #ce04ba72
+# %% ../nbs/07_verification.ipynb #ab7d8965
 class DiffusionEditIntervener(Intervener):
     "Interventions by an instruction-following diffusion editor (InstructPix2Pix-style `diffusers` pipeline)."
     name = 'instruct-pix2pix'
@@ -554,7 +554,7 @@ class DiffusionEditIntervener(Intervener):
                 path_or_id, torch_dtype=dtype, local_files_only=local_files_only, safety_checker=None, requires_safety_checker=False)
         return cls(pipe, device=dev, model_id=str(path_or_id), **kwargs)
 
-# %% ../nbs/07_verification.ipynb #999c511e
+# %% ../nbs/07_verification.ipynb #21aac81e
 @patch_method
 def edit(self:DiffusionEditIntervener,
          images:torch.Tensor, # [N,3,H,W] in [0,1]
@@ -594,7 +594,7 @@ def __call__(self:DiffusionEditIntervener, base, hypothesis, present:bool, seed:
     except Unverifiable: rule = None
     return InterventionResult(y, ok, reasons, None, rule, [text] * len(x))
 
-# %% ../nbs/07_verification.ipynb #23971b5b
+# %% ../nbs/07_verification.ipynb #099e5bc1
 def tiny_edit_pipeline(seed:int=0, # weight initialisation seed
                       ):
     "A random-weight `StableDiffusionInstructPix2PixPipeline` small enough for CPU tests; no download."
@@ -619,7 +619,7 @@ def tiny_edit_pipeline(seed:int=0, # weight initialisation seed
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
-# %% ../nbs/07_verification.ipynb #1f5a16b3
+# %% ../nbs/07_verification.ipynb #25682dcb
 def compare_with_oracle(results, # `Verification`s (from `verify`)
                         oracle:OracleTable, # e.g. `oracle.shipped_oracle('red_metal')` or an `oracle_effects` table
                         metrics=('pns', 'cace'), # estimates compared
@@ -630,7 +630,7 @@ def compare_with_oracle(results, # `Verification`s (from `verify`)
     return [{**rows[v.hypothesis], 'in_oracle': True} if v.hypothesis in rows else {'hypothesis': v.hypothesis, 'in_oracle': False}
             for v in results]
 
-# %% ../nbs/07_verification.ipynb #0c359522
+# %% ../nbs/07_verification.ipynb #e0a50ffc
 def _png(fig) -> bytes:
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=72); return buf.getvalue()
 
@@ -648,7 +648,7 @@ def metrics_html(v:Verification) -> str:
     body = ''.join(f"<tr><td style='text-align:left'>{a}</td><td style='text-align:left'>{b}</td></tr>" for a, b in rows)
     return f"<h4>{html.escape(v.hypothesis)}</h4><table>{body}</table>"
 
-# %% ../nbs/07_verification.ipynb #f48c64e3
+# %% ../nbs/07_verification.ipynb #b152b200
 class VerificationViewer:
     "Browse verification results: metrics, curves and example edits (stock ipywidgets; `state()` for tests)."
     def __init__(self, results, # `Verification`s, e.g. from `verify`
@@ -684,7 +684,7 @@ class VerificationViewer:
         "The verification on show."
         return self.results[self.index]
 
-# %% ../nbs/07_verification.ipynb #545be5d2
+# %% ../nbs/07_verification.ipynb #285ea7ec
 @patch_method
 def select(self:VerificationViewer, i:int):
     "Show result `i` (clamped to the list)."
@@ -757,7 +757,7 @@ def state(self:VerificationViewer) -> dict:
             'has_curves': bool(self.curves.value), 'has_examples': bool(self.examples.value),
             'has_strength_curve': v.hypothesis in self.sweeps, 'options': [o[0] for o in self.dropdown.options]}
 
-# %% ../nbs/07_verification.ipynb #9b0154f9
+# %% ../nbs/07_verification.ipynb #f0680883
 def target_hypotheses(task, # a world `Task` or a shipped task name
                      ) -> list:
     "The rules the verification targets check on a task: its rule, its bias rule, and every single-attribute concept."

@@ -10,14 +10,14 @@ __all__ = ['SHAPES', 'COLORS', 'SIZES', 'MATERIALS', 'ATTRIBUTES', 'COLOR_RGB', 
            'exists', 'at_least', 'rule_from_json', 'parse_rule', 'equivalent', 'Edit', 'intervene', 'Bias', 'Task',
            'get_task', 'make_scenes', 'make_dataset', 'cheaper_edit_exists']
 
-# %% ../nbs/01_world.ipynb #0cf0c328
+# %% ../nbs/01_world.ipynb #48a3e3f1
 import json, math, re, hashlib, functools, itertools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 import numpy as np
 import torch
 
-# %% ../nbs/01_world.ipynb #98fd7465
+# %% ../nbs/01_world.ipynb #8f69fe76
 SHAPES = ('cube', 'sphere', 'cylinder')
 COLORS = ('gray', 'red', 'blue', 'green', 'brown', 'purple', 'cyan', 'yellow')
 SIZES = ('small', 'large')
@@ -36,7 +36,7 @@ def _check_attr(name, value=None):
     if value is not None and value not in ATTRIBUTES[name]:
         raise ValueError(f"unknown {name} {value!r}: allowed values are {', '.join(ATTRIBUTES[name])}")
 
-# %% ../nbs/01_world.ipynb #2ef713dc
+# %% ../nbs/01_world.ipynb #3aad211e
 @dataclass(frozen=True)
 class Obj:
     "One object of a scene: its four attributes and its place on the ground plane."
@@ -116,7 +116,7 @@ class Scene:
         "A short text listing the objects, nearest first."
         return ', '.join(f"{o.size} {o.color} {o.material} {o.shape}" for o in sorted(self.objects, key=lambda o: o.y))
 
-# %% ../nbs/01_world.ipynb #602fd5f6
+# %% ../nbs/01_world.ipynb #1143b11b
 def load_clevr_scenes(path):
     "Read an aggregate `CLEVR_{split}_scenes.json` file (or a single scene file) into a list of `Scene`s."
     d = json.loads(Path(path).read_text())
@@ -133,7 +133,7 @@ def save_clevr_scenes(scenes, path, info=None):
     tmp.replace(path)
     return path
 
-# %% ../nbs/01_world.ipynb #d3130669
+# %% ../nbs/01_world.ipynb #27450bcb
 ELEVATION = math.radians(30)  # camera elevation above the ground plane
 _VIEW = np.array([0., math.cos(ELEVATION), -math.sin(ELEVATION)])   # viewing direction (into the scene, down)
 _UP = np.array([0., math.sin(ELEVATION), math.cos(ELEVATION)])      # screen "up" in world coordinates
@@ -157,7 +157,7 @@ def _dims(shape, size):
     r = RADIUS[size]
     return {'sphere': (r, r), 'cube': (0.78 * r, 0.78 * r), 'cylinder': (0.8 * r, 0.8 * r)}[shape]
 
-# %% ../nbs/01_world.ipynb #4d5cc925
+# %% ../nbs/01_world.ipynb #67642334
 def _intersect(shape, size, rot, o, d):
     "Ray-cast rays o + t d against a shape centred at the origin; returns hit mask and unit normals."
     rad, hh = _dims(shape, size)
@@ -191,7 +191,7 @@ def _intersect(shape, size, rot, o, d):
         n = np.where(use_cap[:, None], np.array([0., 0., 1.]), np.stack([ps[:, 0]/rad, ps[:, 1]/rad, 0*ps[:, 0]], 1))
     return hit, n
 
-# %% ../nbs/01_world.ipynb #e874eb18
+# %% ../nbs/01_world.ipynb #12303c50
 @functools.lru_cache(maxsize=None)
 def _geometry_sprite(shape, size, material, rot_bin, ppu_q):
     "Cached sprite of one object geometry: (coverage alpha, shade, additive white), premultiplied, float32 [h,w]."
@@ -253,7 +253,7 @@ def _placed(o, size, big=None):
     row_c = row - hh * math.cos(ELEVATION) * ppu
     return (o.shape, sz, o.material, o.color, _rot_bin(o), ppu_q), col, row_c, row
 
-# %% ../nbs/01_world.ipynb #392d831c
+# %% ../nbs/01_world.ipynb #a3bb3cbf
 def _paste(dst, src, top, left, op):
     "Apply op(dst_region, src_region) where `src` (placed at top,left) overlaps `dst`."
     H, W = dst.shape[:2]; h, w = src.shape[:2]
@@ -306,12 +306,12 @@ def render(scenes, size=64, return_masks=False):
     x = torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
     return (x, masks) if return_masks else x
 
-# %% ../nbs/01_world.ipynb #2c55a384
+# %% ../nbs/01_world.ipynb #bdb5cec7
 def object_centers(scene, size=64):
     "Image (column, row) of each object's centre, in the scene's object order."
     return [(col, row_c) for _, col, row_c, _ in (_placed(o, size) for o in scene.objects)]
 
-# %% ../nbs/01_world.ipynb #d518e197
+# %% ../nbs/01_world.ipynb #4f7adbab
 MIN_VISIBLE = 0.6
 _MIN_DIST = 2 * RADIUS['large'] + 0.1  # ground spacing that lets any object grow to large without touching another
 
@@ -377,7 +377,7 @@ def sample_scene(rng, n_objects=(1, 6), **attr_choices):
         if len(objs) == n: return Scene(tuple(objs))
     raise ValueError(f"could not place {n} objects with spacing and 60% visibility; ask for fewer objects")
 
-# %% ../nbs/01_world.ipynb #7eea1ded
+# %% ../nbs/01_world.ipynb #5dfbaf5b
 def show_scenes(scenes, titles=None, ncols=8, size=64, ax=None):
     "Plot a grid of rendered scenes with optional titles; returns (fig, ax)."
     n = len(scenes); nrows = max(1, math.ceil(n / ncols))
@@ -393,10 +393,10 @@ def show_scenes(scenes, titles=None, ncols=8, size=64, ax=None):
         if titles is not None:
             ax.text(c * (size + 2) + size / 2, r * (size + 2) + size - 2, titles[i], ha='center', va='bottom', fontsize=6,
                     color='white', bbox=dict(facecolor='black', alpha=0.5, pad=1, lw=0))
-    ax.imshow(grid.permute(1, 2, 0)); ax.axis('off')
+    ax.imshow(grid.permute(1, 2, 0).numpy()); ax.axis('off')
     return fig, ax
 
-# %% ../nbs/01_world.ipynb #a6be5839
+# %% ../nbs/01_world.ipynb #0aecd293
 _NOUN = {'cube': 'cube', 'sphere': 'sphere', 'cylinder': 'cylinder', None: 'object'}
 _PLURAL = {'cube': 'cubes', 'sphere': 'spheres', 'cylinder': 'cylinders', 'object': 'objects'}
 
@@ -453,7 +453,7 @@ def _as_rule(r):
     if isinstance(r, Concept): raise TypeError(f"{r} is a concept (one object): use exists({r.phrase()!r}...) to make it a rule")
     raise TypeError(f"expected a Rule, got {type(r).__name__}")
 
-# %% ../nbs/01_world.ipynb #df3f141e
+# %% ../nbs/01_world.ipynb #eed4ad6d
 @dataclass(frozen=True)
 class AtLeast(Rule):
     "There are at least `n` objects matching `concept`."
@@ -524,7 +524,7 @@ def rule_from_json(d):
     if op == 'not': return Not(rule_from_json(d['arg']))
     raise ValueError(f"unknown rule op {op!r}: expected exists, at_least, and, or, not")
 
-# %% ../nbs/01_world.ipynb #99ff3fc6
+# %% ../nbs/01_world.ipynb #1609587c
 SYNONYMS = {
     'shape': {'cube': 'cube', 'cubes': 'cube', 'block': 'cube', 'blocks': 'cube', 'sphere': 'sphere', 'spheres': 'sphere',
               'ball': 'sphere', 'balls': 'sphere', 'cylinder': 'cylinder', 'cylinders': 'cylinder'},
@@ -616,7 +616,7 @@ def parse_rule(text):
     if not isinstance(text, str): raise TypeError(f"parse_rule takes a string, got {type(text).__name__}")
     return _Parser(text).parse()
 
-# %% ../nbs/01_world.ipynb #33b2a51f
+# %% ../nbs/01_world.ipynb #a3134d56
 @functools.lru_cache(maxsize=1)
 def _reference_scenes(n=4000, seed=1234):
     "A fixed sample of attribute-only scenes for `equivalent`: uniform ones, and ones drawn from few attribute values."
@@ -633,7 +633,7 @@ def equivalent(a, b):
     a, b = parse_rule(a), parse_rule(b)
     return all(a(s) == b(s) for s in _reference_scenes())
 
-# %% ../nbs/01_world.ipynb #b914d219
+# %% ../nbs/01_world.ipynb #54457f23
 COST_ATTRIBUTE = 1.0   # changing one attribute of one object
 COST_ADD = 2.5         # adding an object (dearer than changing two attributes)
 COST_REMOVE = 2.5      # removing an object
@@ -678,7 +678,7 @@ class Edit:
             if op[0] == 'add': o = op[2]; out.append(f"a {o.size} {o.color} {o.material} {o.shape} was added")
         return '; '.join(out) if out else 'nothing changed'
 
-# %% ../nbs/01_world.ipynb #64313805
+# %% ../nbs/01_world.ipynb #2925d4bf
 def _plan(scene, merged, rng):
     "Cheapest assignment of a type (or removal) to each object, plus added objects, meeting the count ranges."
     concepts = list(merged)
@@ -766,7 +766,7 @@ def intervene(scene, rule, present, rng=None, return_edit=False):
     assert bool(rule(new)) == bool(present), "internal error: the planned edit does not satisfy the rule"
     return (new, edit) if return_edit else new
 
-# %% ../nbs/01_world.ipynb #f3481dcd
+# %% ../nbs/01_world.ipynb #91048606
 @dataclass(frozen=True)
 class Bias:
     "A non-causal rule that holds in a fraction `p_pos` of class-1 and `p_neg` of class-0 training scenes."
@@ -807,7 +807,7 @@ TASKS = {
     'cube_or_cyan': Task('cube_or_cyan', exists(concept(shape='cube')) | exists(concept(color='cyan'))),
     'two_spheres': Task('two_spheres', at_least(2, concept(shape='sphere'))),
     'blue_biased': Task('blue_biased', exists(concept(color='blue')),
-                        Bias(exists(concept(color='gray', size='large', shape='cylinder')), 0.9, 0.1)),
+                        Bias(exists(concept(color='gray', size='large', shape='cylinder')), 0.9, 0.0)),
 }
 
 def get_task(name):
@@ -816,7 +816,7 @@ def get_task(name):
     if name not in TASKS: raise ValueError(f"unknown task {name!r}: shipped tasks are {', '.join(TASKS)}")
     return TASKS[name]
 
-# %% ../nbs/01_world.ipynb #fdbc1211
+# %% ../nbs/01_world.ipynb #1654d601
 SPLITS = ('train', 'val', 'test')
 
 def _stable_int(text): return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], 'little')
@@ -850,7 +850,7 @@ def make_dataset(task, n, seed, split='train', size=64, n_objects=(1, 6)):
     scenes, labels = make_scenes(task, n, seed, split, n_objects)
     return render(scenes, size), torch.from_numpy(labels), scenes
 
-# %% ../nbs/01_world.ipynb #a52b76a4
+# %% ../nbs/01_world.ipynb #53547d9b
 def _single_ops(scene, rule):
     "Every single-object operation that could matter for `rule`, with its cost (for brute-force checks)."
     rel = {}
