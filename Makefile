@@ -3,7 +3,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-STAMP := $(VENV)/.gift_nb-installed
+# The stamp is named by a hash of the packaging files' contents, not their times: nbdev_export rewrites
+# pyproject.toml (same bytes, new mtime) on every `make test`, and that must not trigger a reinstall.
+STAMP := $(VENV)/.gift_nb-installed-$(shell cat settings.ini setup.py pyproject.toml | sha256sum | cut -c1-16)
 # One torch thread per pytest worker (2 workers on a 2-core machine).
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1
 
@@ -19,12 +21,12 @@ help:
 install: $(STAMP)
 
 # Re-install only when the packaging files change; a second run installs nothing.
-$(STAMP): settings.ini setup.py pyproject.toml
+$(STAMP):
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[dev]"
-	@touch $@
+	@rm -f $(VENV)/.gift_nb-installed*; touch $@
 
 demo: $(STAMP)
 	$(VENV)/bin/gift-nb demo
