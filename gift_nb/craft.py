@@ -6,17 +6,17 @@
 __all__ = ['SAMPLERS', 'grid_boxes', 'grid_crops', 'nnls', 'sobol_design', 'jansen_total_indices', 'total_sobol_indices', 'Craft',
            'plot_fidelity', 'crop_central_objects', 'world_purity', 'describe_concept', 'world_report', 'report_row']
 
-# %% ../nbs/10_craft.ipynb #1972c001
+# %% ../nbs/10_craft.ipynb #21ece742
 import math, time, warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-# %% ../nbs/10_craft.ipynb #96c07f4f
+# %% ../nbs/10_craft.ipynb #ac71a092
 from .core import default_device, patch_method, progress
 
-# %% ../nbs/10_craft.ipynb #fc82c2f6
+# %% ../nbs/10_craft.ipynb #edb8defc
 def grid_boxes(height:int, # image height
                width:int, # image width
                patch_size:int, # side of a square crop, in pixels
@@ -46,7 +46,7 @@ def grid_crops(images:torch.Tensor, # batch `[N, C, H, W]`
     size = (size, size) if isinstance(size, int) else tuple(size)
     return crops if tuple(crops.shape[-2:]) == size else F.interpolate(crops, size=size, mode='bilinear', align_corners=False)
 
-# %% ../nbs/10_craft.ipynb #edcb733c
+# %% ../nbs/10_craft.ipynb #e6ddef56
 def nnls(A, # targets `[n, p]` (tensor or array), one problem per row
          W, # dictionary `[r, p]`, one atom per row
          max_iter:int=2000, # coordinate-descent sweeps at most
@@ -67,7 +67,7 @@ def nnls(A, # targets `[n, p]` (tensor or array), one problem per row
         if (U - U_old).abs().max() <= tol * max(U.abs().max().item(), 1e-12): break
     return U.float()
 
-# %% ../nbs/10_craft.ipynb #e0039738
+# %% ../nbs/10_craft.ipynb #85ad5354
 SAMPLERS = ('halton', 'sobol', 'random')
 
 def sobol_design(r:int, # number of inputs (concepts)
@@ -117,7 +117,7 @@ def total_sobol_indices(f, # function: masks `[n, r]` (float array) -> outputs `
     X = sobol_design(r, nb_design, sampler, seed)
     return jansen_total_indices(np.asarray(f(X), dtype=np.float64).reshape(-1), nb_design, r)
 
-# %% ../nbs/10_craft.ipynb #b44be063
+# %% ../nbs/10_craft.ipynb #1f622939
 def _module_device(f):
     "Device of the first parameter of `f` (or of its `__self__` when it is a bound method of a module), else None."
     for m in (f, getattr(f, '__self__', None)):
@@ -177,7 +177,7 @@ class Craft:
         craft.classifier = clf
         return craft
 
-# %% ../nbs/10_craft.ipynb #13be42c2
+# %% ../nbs/10_craft.ipynb #6e84e621
 @patch_method
 def _batched(self:Craft, f, x, desc):
     "Apply `f` to `x` in batches of `batch_size` on the device, without gradients; float32 on the cpu."
@@ -214,7 +214,7 @@ def latent(self:Craft, images) -> torch.Tensor:
     "Activations `input_to_latent(images)`, checked non-negative: `[N, p, h, w]` or `[N, p]`."
     return _check_latent(self._batched(self.input_to_latent, self._check_images(images), 'latent'))
 
-# %% ../nbs/10_craft.ipynb #0b42fa3d
+# %% ../nbs/10_craft.ipynb #66a25fe0
 def _pool(A): return A.mean((2, 3)) if A.ndim == 4 else A
 
 @patch_method
@@ -280,11 +280,11 @@ def decode(self:Craft, U:torch.Tensor, # codes `[..., r]` (e.g. `[N, h, w, r]` m
     A = U @ self.W.to(U.device)
     return A.permute(0, 3, 1, 2) if A.ndim == 4 else A
 
-# %% ../nbs/10_craft.ipynb #d566c908
+# %% ../nbs/10_craft.ipynb #4db4d384
 @patch_method
 def _masked_logits(self:Craft, U, # codes `[n_img, h, w, r]` or `[n_img, r]`
                    masks, # masks `[m, r]`, shared by all images, or `[n_img, m, r]`
-                   k:int, desc='sobol'):
+                   k:int, desc='sobol', show=None):
     "Logit of class `k` for every (image, mask) pair: `[n_img, m]`."
     n_img, r = len(U), U.shape[-1]
     masks = torch.as_tensor(masks, dtype=torch.float32)
@@ -293,7 +293,7 @@ def _masked_logits(self:Craft, U, # codes `[n_img, h, w, r]` or `[n_img, r]`
     U, masks, W = U.to(self.device), masks.to(self.device), self.W.to(self.device)
     out = torch.empty(n_img * m)
     with torch.no_grad():
-        for s in progress(range(0, n_img * m, self.batch_size), show=self.show_progress, desc=desc, leave=False):
+        for s in progress(range(0, n_img * m, self.batch_size), show=self.show_progress if show is None else show, desc=desc, leave=False):
             idx = torch.arange(s, min(s + self.batch_size, n_img * m), device=self.device)
             i, j = idx // m, idx % m
             M = masks[i, j] if per_image else masks[j]                         # [b, r]
@@ -321,7 +321,7 @@ def estimate_importance(self:Craft, images, # images of the class `[N, C, H, W]`
     self.importances = self.sobol_per_image.mean(0)
     return self.importances
 
-# %% ../nbs/10_craft.ipynb #e7ffef3f
+# %% ../nbs/10_craft.ipynb #a88bc436
 @patch_method
 def gradient_importance(self:Craft, images, # images `[N, C, H, W]`
                         k:int|None=None, # class explained (default: the fitted one)
@@ -372,14 +372,14 @@ def concept_fidelity(self:Craft, images, # images of the class `[N, C, H, W]` (i
             rank = np.argsort(o, axis=-1)                                   # rank[i, c] = position of concept c
             keep_del = (rank[:, None, :] >= steps[None, :, None]).astype(np.float32)   # [n, r+1, r]: top-j removed
             keep_ins = 1 - keep_del                                                     # only the top-j kept
-            Y = self._masked_logits(U, np.concatenate([keep_del, keep_ins], 1), k, desc='fidelity').numpy()
+            Y = self._masked_logits(U, np.concatenate([keep_del, keep_ins], 1), k, show=False).numpy()
             dels.append(Y[:, :r + 1].mean(0)); inss.append(Y[:, r + 1:].mean(0))
         d, i = np.mean(dels, 0), np.mean(inss, 0)
         out[name] = {'deletion': d, 'insertion': i, 'deletion_auc': _auc(d, r),
                      'insertion_auc': _auc(i, r)}
     return out
 
-# %% ../nbs/10_craft.ipynb #98e97e4f
+# %% ../nbs/10_craft.ipynb #66e60e70
 @patch_method
 def concept_maps(self:Craft, images, # images `[N, C, H, W]`
                  percentile:float=90, # keep values above this percentile of each concept over `images` (0: keep all)
@@ -418,7 +418,7 @@ def _new_ax(ax, figsize):
 
 def _img(t): return t.detach().cpu().float().clamp(0, 1).permute(1, 2, 0).numpy()
 
-# %% ../nbs/10_craft.ipynb #c6eebabc
+# %% ../nbs/10_craft.ipynb #c31330c9
 @patch_method
 def plot_importance(self:Craft, ax=None, # matplotlib axes (default: a new figure)
                     labels:dict|None=None, # concept index -> text shown beside its bar
@@ -508,7 +508,7 @@ def plot_fidelity(fid:dict, # output of `Craft.concept_fidelity`
     fig.tight_layout()
     return fig, ax
 
-# %% ../nbs/10_craft.ipynb #124cbeca
+# %% ../nbs/10_craft.ipynb #6e4ca135
 def crop_central_objects(craft:Craft, # a `Craft` fitted on the rendered images of `scenes`, in order
                          scenes, # the world scenes of the images given to `fit`
                         ) -> list:
@@ -531,7 +531,7 @@ def crop_central_objects(craft:Craft, # a `Craft` fitted on the rendered images 
 def world_purity(craft:Craft, # a `Craft` fitted on the rendered images of `scenes`
                  scenes, # the scenes of the images given to `fit`, in order
                  concepts, # world `Concept`s (or a `Rule`, whose concepts are used): a central object carrying any counts
-                 n_top:int=10, # top crops per CRAFT concept
+                 n_top:int=20, # top crops per CRAFT concept
                 ) -> dict:
     "Per CRAFT concept, the fraction of its `n_top` crops whose central object carries one of `concepts`; and the base rate."
     from gift_nb.world import Rule
@@ -544,7 +544,7 @@ def world_purity(craft:Craft, # a `Craft` fitted on the rendered images of `scen
 def describe_concept(craft:Craft, # a fitted `Craft`
                      central:list, # `crop_central_objects(craft, scenes)`
                      concept:int, # CRAFT concept index
-                     n_top:int=10, # top crops looked at
+                     n_top:int=20, # top crops looked at
                     ) -> str:
     "The most frequent attribute values of the central objects of a concept's top crops, e.g. 'red 90%, metal 70%'."
     objs = [central[i] for i in craft.top_crops(concept, n_top).tolist()]
@@ -553,19 +553,20 @@ def describe_concept(craft:Craft, # a fitted `Craft`
     parts = []
     for a in ('color', 'material', 'shape', 'size'):
         vals = [getattr(o, a) for o in found]
-        v = max(set(vals), key=vals.count)
+        v = max(sorted(set(vals)), key=vals.count)
         parts.append((vals.count(v) / len(objs), f"{v} {vals.count(v) / len(objs):.0%}"))
-    return ', '.join(t for _, t in sorted(parts, key=lambda x: -x[0])[:2])
+    return ', '.join(t for _, t in sorted(parts, key=lambda x: -x[0])[:3])
 
-# %% ../nbs/10_craft.ipynb #061246df
+# %% ../nbs/10_craft.ipynb #153426f0
 def world_report(name:str, # shipped classifier: 'red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased'
                  n_images:int=200, # class-1 images for fit and importance (plus as many for fidelity)
                  n_concepts:int=10, # concepts
                  patch_size:int=24, # crop side on the 64×64 world
                  nb_design:int=32, # N of the Sobol design
-                 n_top:int=10, # top crops per concept for purity
+                 n_top:int=20, # top crops per concept for purity
+                 purity_threshold:float=0.8, # the top concept is "true" when its purity reaches this
                  seed:int=0, # seed of the test scenes and of CRAFT
-                 show_progress=None, # tqdm bars
+                 show_progress=False, # tqdm bars
                 ) -> dict:
     "CRAFT on a shipped world classifier: the fitted `Craft`, importances, fidelity, purity and the verdict."
     from gift_nb.classifier import load_classifier
@@ -582,13 +583,15 @@ def world_report(name:str, # shipped classifier: 'red_metal', 'cube_or_cyan', 't
     imp = craft.estimate_importance(x[fit_idx], nb_design=nb_design)
     t_imp = time.perf_counter()
     fid = craft.concept_fidelity(x[fid_idx])
+    fid_local = craft.concept_fidelity(x[fit_idx], {'sobol': craft.sobol_per_image,
+                                                    'gradient × activation': craft.gradient_importance(x[fit_idx])})
     fit_scenes = [scenes[i] for i in fit_idx.tolist()]
     pur = world_purity(craft, fit_scenes, clf.task.rule, n_top)
     bias = world_purity(craft, fit_scenes, clf.task.bias.rule, n_top) if clf.task.bias is not None else None
     top, purest = int(np.argmax(imp)), int(np.argmax(pur['purity']))
-    return dict(name=name, craft=craft, images=x[fit_idx], scenes=fit_scenes, importances=imp, fidelity=fid,
+    return dict(name=name, craft=craft, images=x[fit_idx], scenes=fit_scenes, importances=imp, fidelity=fid, fidelity_local=fid_local,
                 purity=pur, bias_purity=bias, top=top, purest=purest,
-                top_is_true=bool(top == purest and pur['purity'][top] > pur['base_rate']),
+                top_is_true=bool(pur['purity'][top] >= purity_threshold), top_is_purest=bool(pur['purity'][top] == pur['purity'].max()),
                 labels={c: describe_concept(craft, pur['central'], c, n_top) for c in range(n_concepts)},
                 seconds=dict(fit=t_fit - t0, importance=t_imp - t_fit, total=time.perf_counter() - t0))
 
@@ -599,9 +602,9 @@ def report_row(rep:dict) -> dict:
                top_purity=round(float(p['purity'][t]), 2), top_looks_at=rep['labels'][t],
                best_purity=round(float(p['purity'].max()), 2), purest_concept=rep['purest'],
                purest_rank=rep['craft'].ranked_concepts().index(rep['purest']) + 1,
-               base_rate=round(p['base_rate'], 2), top_is_true=rep['top_is_true'])
+               base_rate=round(p['base_rate'], 2), top_is_true=rep['top_is_true'], top_is_purest=rep['top_is_purest'])
     if rep['bias_purity'] is not None: row['top_bias_purity'] = round(float(rep['bias_purity']['purity'][t]), 2)
-    f = rep['fidelity']
-    row['deletion_auc'] = {n: round(v['deletion_auc'], 2) for n, v in f.items()}
-    row['insertion_auc'] = {n: round(v['insertion_auc'], 2) for n, v in f.items()}
+    for key, f in (('', rep['fidelity']), ('_per_image', rep['fidelity_local'])):
+        row['deletion_auc' + key] = {n: round(v['deletion_auc'], 2) for n, v in f.items()}
+        row['insertion_auc' + key] = {n: round(v['insertion_auc'], 2) for n, v in f.items()}
     return row
