@@ -6,17 +6,17 @@
 __all__ = ['SAMPLERS', 'grid_boxes', 'grid_crops', 'nnls', 'sobol_design', 'jansen_total_indices', 'total_sobol_indices', 'Craft',
            'plot_fidelity', 'crop_central_objects', 'world_purity', 'describe_concept', 'world_report', 'report_row']
 
-# %% ../nbs/10_craft.ipynb #21ece742
+# %% ../nbs/10_craft.ipynb #a48b9cf8
 import math, time, warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-# %% ../nbs/10_craft.ipynb #ac71a092
-from .core import default_device, patch_method, progress
+# %% ../nbs/10_craft.ipynb #3ffebf47
+from .core import default_device, patch_method, progress, progress_enabled
 
-# %% ../nbs/10_craft.ipynb #edb8defc
+# %% ../nbs/10_craft.ipynb #20da4ade
 def grid_boxes(height:int, # image height
                width:int, # image width
                patch_size:int, # side of a square crop, in pixels
@@ -46,7 +46,7 @@ def grid_crops(images:torch.Tensor, # batch `[N, C, H, W]`
     size = (size, size) if isinstance(size, int) else tuple(size)
     return crops if tuple(crops.shape[-2:]) == size else F.interpolate(crops, size=size, mode='bilinear', align_corners=False)
 
-# %% ../nbs/10_craft.ipynb #e6ddef56
+# %% ../nbs/10_craft.ipynb #dda43c22
 def nnls(A, # targets `[n, p]` (tensor or array), one problem per row
          W, # dictionary `[r, p]`, one atom per row
          max_iter:int=2000, # coordinate-descent sweeps at most
@@ -67,7 +67,7 @@ def nnls(A, # targets `[n, p]` (tensor or array), one problem per row
         if (U - U_old).abs().max() <= tol * max(U.abs().max().item(), 1e-12): break
     return U.float()
 
-# %% ../nbs/10_craft.ipynb #85ad5354
+# %% ../nbs/10_craft.ipynb #de24730a
 SAMPLERS = ('halton', 'sobol', 'random')
 
 def sobol_design(r:int, # number of inputs (concepts)
@@ -117,7 +117,7 @@ def total_sobol_indices(f, # function: masks `[n, r]` (float array) -> outputs `
     X = sobol_design(r, nb_design, sampler, seed)
     return jansen_total_indices(np.asarray(f(X), dtype=np.float64).reshape(-1), nb_design, r)
 
-# %% ../nbs/10_craft.ipynb #1f622939
+# %% ../nbs/10_craft.ipynb #e222ed8e
 def _module_device(f):
     "Device of the first parameter of `f` (or of its `__self__` when it is a bound method of a module), else None."
     for m in (f, getattr(f, '__self__', None)):
@@ -140,7 +140,7 @@ class Craft:
                  nmf_max_iter:int=1000, # NMF iterations
                  nmf_kwargs:dict|None=None, # further `sklearn.decomposition.NMF` arguments (e.g. `alpha_W`)
                  seed:int=0, # seed of the NMF initialisation, the random ranking and the 'random' sampler
-                 show_progress=None): # tqdm bars (None: the global default, off under test)
+                 show_progress=None): # tqdm bars (None: for jobs over 20 batches, unless turned off globally or under test)
         for name, f in (('input_to_latent', input_to_latent), ('latent_to_logit', latent_to_logit)):
             if not callable(f): raise TypeError(f"{name} must be callable (a module or function), got {type(f).__name__}")
         if not isinstance(n_concepts, (int, np.integer)) or n_concepts < 1:
@@ -177,13 +177,19 @@ class Craft:
         craft.classifier = clf
         return craft
 
-# %% ../nbs/10_craft.ipynb #6e84e621
+# %% ../nbs/10_craft.ipynb #9678de35
+@patch_method
+def _show(self:Craft, n:int):
+    "Show a bar over `n` items: as told by `show_progress`, else only for long jobs (over 20 batches) and never in tests."
+    if self.show_progress is not None: return bool(self.show_progress)
+    return progress_enabled() and n > 20 * self.batch_size
+
 @patch_method
 def _batched(self:Craft, f, x, desc):
     "Apply `f` to `x` in batches of `batch_size` on the device, without gradients; float32 on the cpu."
     outs = []
     with torch.no_grad():
-        for i in progress(range(0, len(x), self.batch_size), show=self.show_progress, desc=desc, leave=False):
+        for i in progress(range(0, len(x), self.batch_size), show=self._show(len(x)), desc=desc, leave=False):
             out = f(x[i:i + self.batch_size].to(self.device))
             outs.append(torch.as_tensor(out).float().cpu())
     return torch.cat(outs)
@@ -214,7 +220,7 @@ def latent(self:Craft, images) -> torch.Tensor:
     "Activations `input_to_latent(images)`, checked non-negative: `[N, p, h, w]` or `[N, p]`."
     return _check_latent(self._batched(self.input_to_latent, self._check_images(images), 'latent'))
 
-# %% ../nbs/10_craft.ipynb #66a25fe0
+# %% ../nbs/10_craft.ipynb #8b84a8db
 def _pool(A): return A.mean((2, 3)) if A.ndim == 4 else A
 
 @patch_method
@@ -280,7 +286,7 @@ def decode(self:Craft, U:torch.Tensor, # codes `[..., r]` (e.g. `[N, h, w, r]` m
     A = U @ self.W.to(U.device)
     return A.permute(0, 3, 1, 2) if A.ndim == 4 else A
 
-# %% ../nbs/10_craft.ipynb #4db4d384
+# %% ../nbs/10_craft.ipynb #fc9f4942
 @patch_method
 def _masked_logits(self:Craft, U, # codes `[n_img, h, w, r]` or `[n_img, r]`
                    masks, # masks `[m, r]`, shared by all images, or `[n_img, m, r]`
@@ -293,7 +299,8 @@ def _masked_logits(self:Craft, U, # codes `[n_img, h, w, r]` or `[n_img, r]`
     U, masks, W = U.to(self.device), masks.to(self.device), self.W.to(self.device)
     out = torch.empty(n_img * m)
     with torch.no_grad():
-        for s in progress(range(0, n_img * m, self.batch_size), show=self.show_progress if show is None else show, desc=desc, leave=False):
+        for s in progress(range(0, n_img * m, self.batch_size), show=self._show(n_img * m) if show is None else show,
+                          desc=desc, leave=False):
             idx = torch.arange(s, min(s + self.batch_size, n_img * m), device=self.device)
             i, j = idx // m, idx % m
             M = masks[i, j] if per_image else masks[j]                         # [b, r]
@@ -321,7 +328,7 @@ def estimate_importance(self:Craft, images, # images of the class `[N, C, H, W]`
     self.importances = self.sobol_per_image.mean(0)
     return self.importances
 
-# %% ../nbs/10_craft.ipynb #a88bc436
+# %% ../nbs/10_craft.ipynb #c4b12f14
 @patch_method
 def gradient_importance(self:Craft, images, # images `[N, C, H, W]`
                         k:int|None=None, # class explained (default: the fitted one)
@@ -379,7 +386,7 @@ def concept_fidelity(self:Craft, images, # images of the class `[N, C, H, W]` (i
                      'insertion_auc': _auc(i, r)}
     return out
 
-# %% ../nbs/10_craft.ipynb #66e60e70
+# %% ../nbs/10_craft.ipynb #1bf6f45b
 @patch_method
 def concept_maps(self:Craft, images, # images `[N, C, H, W]`
                  percentile:float=90, # keep values above this percentile of each concept over `images` (0: keep all)
@@ -416,9 +423,11 @@ def _new_ax(ax, figsize):
     return plt.subplots(figsize=figsize)
 
 
+_TAB10 = ('blue', 'orange', 'green', 'red', 'purple', 'brown', 'pink', 'gray', 'olive', 'cyan')
+
 def _img(t): return t.detach().cpu().float().clamp(0, 1).permute(1, 2, 0).numpy()
 
-# %% ../nbs/10_craft.ipynb #c31330c9
+# %% ../nbs/10_craft.ipynb #c3f69d51
 @patch_method
 def plot_importance(self:Craft, ax=None, # matplotlib axes (default: a new figure)
                     labels:dict|None=None, # concept index -> text shown beside its bar
@@ -482,11 +491,11 @@ def plot_concept_maps(self:Craft, images, # images `[N, C, H, W]` in [0, 1] (sho
             m = maps[i, c].numpy()
             mx = maps[:, c].max().item()
             if mx <= 0: continue
-            rgba = np.zeros(m.shape + (4,)); rgba[..., :3] = colors(j % 10)[:3]; rgba[..., 3] = 0.75 * m / mx
+            rgba = np.zeros(m.shape + (4,)); rgba[..., :3] = colors(j % 10)[:3]; rgba[..., 3] = 0.35 * (m > 0)
             axes[i].imshow(rgba)
+            if (m > 0).any(): axes[i].contour(m > 0, levels=[0.5], colors=[colors(j % 10)], linewidths=1.2)
         axes[i].axis('off')
-    axes[0].set_title('  '.join(f"concept {c}" for c in concepts), fontsize=7, loc='left')
-    for j, c in enumerate(concepts): axes[0].plot([], [], color=colors(j % 10), lw=4, label=f"concept {c}")
+    axes[0].set_title('concepts ' + ', '.join(f"{c} ({_TAB10[j % 10]})" for j, c in enumerate(concepts)), fontsize=7, loc='left')
     return fig, axes
 
 def plot_fidelity(fid:dict, # output of `Craft.concept_fidelity`
@@ -508,7 +517,7 @@ def plot_fidelity(fid:dict, # output of `Craft.concept_fidelity`
     fig.tight_layout()
     return fig, ax
 
-# %% ../nbs/10_craft.ipynb #6e4ca135
+# %% ../nbs/10_craft.ipynb #6b3a1e5f
 def crop_central_objects(craft:Craft, # a `Craft` fitted on the rendered images of `scenes`, in order
                          scenes, # the world scenes of the images given to `fit`
                         ) -> list:
@@ -557,7 +566,7 @@ def describe_concept(craft:Craft, # a fitted `Craft`
         parts.append((vals.count(v) / len(objs), f"{v} {vals.count(v) / len(objs):.0%}"))
     return ', '.join(t for _, t in sorted(parts, key=lambda x: -x[0])[:3])
 
-# %% ../nbs/10_craft.ipynb #153426f0
+# %% ../nbs/10_craft.ipynb #9fb60a50
 def world_report(name:str, # shipped classifier: 'red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased'
                  n_images:int=200, # class-1 images for fit and importance (plus as many for fidelity)
                  n_concepts:int=10, # concepts
