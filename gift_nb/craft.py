@@ -6,17 +6,17 @@
 __all__ = ['SAMPLERS', 'grid_boxes', 'grid_crops', 'nnls', 'sobol_design', 'jansen_total_indices', 'total_sobol_indices', 'Craft',
            'plot_fidelity', 'crop_central_objects', 'world_purity', 'describe_concept', 'world_report', 'report_row']
 
-# %% ../nbs/10_craft.ipynb #07f7dc28
+# %% ../nbs/10_craft.ipynb #7ce05d64
 import math, time, warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-# %% ../nbs/10_craft.ipynb #6b48e49c
+# %% ../nbs/10_craft.ipynb #3443aa0c
 from .core import default_device, patch_method, progress, progress_enabled
 
-# %% ../nbs/10_craft.ipynb #7d60ae42
+# %% ../nbs/10_craft.ipynb #c19a47fd
 def grid_boxes(height:int, # image height
                width:int, # image width
                patch_size:int, # side of a square crop, in pixels
@@ -46,7 +46,7 @@ def grid_crops(images:torch.Tensor, # batch `[N, C, H, W]`
     size = (size, size) if isinstance(size, int) else tuple(size)
     return crops if tuple(crops.shape[-2:]) == size else F.interpolate(crops, size=size, mode='bilinear', align_corners=False)
 
-# %% ../nbs/10_craft.ipynb #19de404f
+# %% ../nbs/10_craft.ipynb #8df533e8
 def nnls(A, # targets `[n, p]` (tensor or array), one problem per row
          W, # dictionary `[r, p]`, one atom per row
          max_iter:int=2000, # coordinate-descent sweeps at most
@@ -72,7 +72,7 @@ def nnls(A, # targets `[n, p]` (tensor or array), one problem per row
         out.append(U)
     return (torch.cat(out) if out else U0).float()
 
-# %% ../nbs/10_craft.ipynb #7b005ce7
+# %% ../nbs/10_craft.ipynb #df1096cb
 SAMPLERS = ('halton', 'sobol', 'random')
 
 def sobol_design(r:int, # number of inputs (concepts)
@@ -122,7 +122,7 @@ def total_sobol_indices(f, # function: masks `[n, r]` (float array) -> outputs `
     X = sobol_design(r, nb_design, sampler, seed)
     return jansen_total_indices(np.asarray(f(X), dtype=np.float64).reshape(-1), nb_design, r)
 
-# %% ../nbs/10_craft.ipynb #8e8fd36e
+# %% ../nbs/10_craft.ipynb #5f3d414f
 def _module_device(f):
     "Device of the first parameter of `f` (or of its `__self__` when it is a bound method of a module), else None."
     for m in (f, getattr(f, '__self__', None)):
@@ -142,7 +142,7 @@ class Craft:
                  k:int|None=None, # default class to explain (else given to `fit`)
                  batch_size:int=256, # images (or perturbed activations) per call of the model
                  device=None, # torch device of the model calls (default: the model's, else cpu)
-                 nmf_max_iter:int=1000, # NMF iterations
+                 nmf_max_iter:int=200, # NMF iterations (scikit-learn's default, as in CRAFT's code)
                  nmf_kwargs:dict|None=None, # further `sklearn.decomposition.NMF` arguments (e.g. `alpha_W`)
                  seed:int=0, # seed of the NMF initialisation, the random ranking and the 'random' sampler
                  show_progress=None): # tqdm bars (None: for jobs over 20 batches, unless turned off globally or under test)
@@ -182,7 +182,7 @@ class Craft:
         craft.classifier = clf
         return craft
 
-# %% ../nbs/10_craft.ipynb #8e22db6a
+# %% ../nbs/10_craft.ipynb #fa1824dd
 @patch_method
 def _show(self:Craft, n:int):
     "Show a bar over `n` items: as told by `show_progress`, else only for long jobs (over 20 batches) and never in tests."
@@ -225,7 +225,7 @@ def latent(self:Craft, images) -> torch.Tensor:
     "Activations `input_to_latent(images)`, checked non-negative: `[N, p, h, w]` or `[N, p]`."
     return _check_latent(self._batched(self.input_to_latent, self._check_images(images), 'latent'))
 
-# %% ../nbs/10_craft.ipynb #0c54e57c
+# %% ../nbs/10_craft.ipynb #7eaaa76b
 def _pool(A): return A.mean((2, 3)) if A.ndim == 4 else A
 
 @patch_method
@@ -252,7 +252,7 @@ def fit(self:Craft, images, # images of the class to explain `[N, C, H, W]` (CRA
     A = _pool(A)
     if self.n_concepts > A.shape[1]:
         raise ValueError(f"n_concepts={self.n_concepts} is larger than the {A.shape[1]} activation channels: use fewer concepts")
-    kw = dict(init='nndsvda', max_iter=self.nmf_max_iter, random_state=self.seed, tol=1e-5)
+    kw = dict(init='nndsvda', max_iter=self.nmf_max_iter, random_state=self.seed)
     kw.update(self.nmf_kwargs)
     nmf = NMF(n_components=self.n_concepts, **kw)
     with warnings.catch_warnings():
@@ -291,7 +291,7 @@ def decode(self:Craft, U:torch.Tensor, # codes `[..., r]` (e.g. `[N, h, w, r]` m
     A = U @ self.W.to(U.device)
     return A.permute(0, 3, 1, 2) if A.ndim == 4 else A
 
-# %% ../nbs/10_craft.ipynb #6a2af016
+# %% ../nbs/10_craft.ipynb #b15d350d
 @patch_method
 def _masked_logits(self:Craft, U, # codes `[n_img, h, w, r]` or `[n_img, r]`
                    masks, # masks `[m, r]`, shared by all images, or `[n_img, m, r]`
@@ -333,7 +333,7 @@ def estimate_importance(self:Craft, images, # images of the class `[N, C, H, W]`
     self.importances = self.sobol_per_image.mean(0)
     return self.importances
 
-# %% ../nbs/10_craft.ipynb #0f04ff93
+# %% ../nbs/10_craft.ipynb #7106ffc3
 @patch_method
 def gradient_importance(self:Craft, images, # images `[N, C, H, W]`
                         k:int|None=None, # class explained (default: the fitted one)
@@ -391,7 +391,7 @@ def concept_fidelity(self:Craft, images, # images of the class `[N, C, H, W]` (i
                      'insertion_auc': _auc(i, r)}
     return out
 
-# %% ../nbs/10_craft.ipynb #9af903a3
+# %% ../nbs/10_craft.ipynb #0609d9e5
 @patch_method
 def concept_maps(self:Craft, images, # images `[N, C, H, W]`
                  percentile:float=90, # keep values above this percentile of each concept over `images` (0: keep all)
@@ -432,7 +432,7 @@ _TAB10 = ('blue', 'orange', 'green', 'red', 'purple', 'brown', 'pink', 'gray', '
 
 def _img(t): return t.detach().cpu().float().clamp(0, 1).permute(1, 2, 0).numpy()
 
-# %% ../nbs/10_craft.ipynb #b05daf28
+# %% ../nbs/10_craft.ipynb #df401a12
 @patch_method
 def plot_importance(self:Craft, ax=None, # matplotlib axes (default: a new figure)
                     labels:dict|None=None, # concept index -> text shown beside its bar
@@ -522,7 +522,7 @@ def plot_fidelity(fid:dict, # output of `Craft.concept_fidelity`
     fig.tight_layout()
     return fig, ax
 
-# %% ../nbs/10_craft.ipynb #e277068e
+# %% ../nbs/10_craft.ipynb #a105c210
 def crop_central_objects(craft:Craft, # a `Craft` fitted on the rendered images of `scenes`, in order
                          scenes, # the world scenes of the images given to `fit`
                         ) -> list:
@@ -571,7 +571,7 @@ def describe_concept(craft:Craft, # a fitted `Craft`
         parts.append((vals.count(v) / len(objs), f"{v} {vals.count(v) / len(objs):.0%}"))
     return ', '.join(t for _, t in sorted(parts, key=lambda x: -x[0])[:3])
 
-# %% ../nbs/10_craft.ipynb #9fa1f8bc
+# %% ../nbs/10_craft.ipynb #5ee19e3a
 def world_report(name:str, # shipped classifier: 'red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased'
                  n_images:int=200, # class-1 images for fit and importance (plus as many for fidelity)
                  n_concepts:int=10, # concepts
