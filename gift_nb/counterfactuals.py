@@ -228,6 +228,8 @@ class CounterfactualExplainer:
                  mask_threshold:float=0.08, # decoder changes at or below this (max over channels) are dropped
                  dilate:int=1, # pixels the kept region is grown by
                  max_regions:int=1, # keep only this many connected changed regions (the strongest; 0: all)
+                 sparsify=(0.4, 0.3, 0.2, 0.15, 0.1), # after the stop, the highest of these thresholds whose edit still flips is used (empty: off)
+                 sparsify_p:float=0.9, # ... where 'still flips' means p(target) >= this on the 8-bit image
                  check_every:int=4, # steps between finalise-and-check
                  retry:bool=True, # search failures once more with pixel_weight/10 and every changed region kept
                  robust_stop:bool=False, # stop only when the mean p(target) over noisy copies also clears the margin
@@ -244,6 +246,7 @@ class CounterfactualExplainer:
         self.pixel_weight, self.latent_weight, self.reencode_every = float(pixel_weight), float(latent_weight), int(reencode_every)
         self.mask_threshold, self.dilate, self.check_every = float(mask_threshold), int(dilate), max(1, int(check_every))
         self.max_regions, self.robust_stop, self.retry = int(max_regions), bool(robust_stop), bool(retry)
+        self.sparsify, self.sparsify_p = tuple(sorted((float(t) for t in sparsify), reverse=True)), float(sparsify_p)
         self.batch_size, self.seed, self.show_progress = max(1, int(batch_size)), int(seed), show_progress
         self.images = torch.zeros(0, 3, 64, 64)  # the 8-bit counterfactuals of the last call (record.image indexes it)
         self.stats = {}
@@ -254,11 +257,11 @@ class CounterfactualExplainer:
 
 # %% ../nbs/04_counterfactuals.ipynb #5bc40abf
 @patch_method
-def _finalize(self:CounterfactualExplainer, x, d, r0):
+def _finalize(self:CounterfactualExplainer, x, d, r0, threshold=None):
     "Keep the decoder's change only where it is large (dilated mask), elsewhere the original; quantise to 8 bits."
     delta = d - r0
     a = delta.abs().amax(1, keepdim=True)
-    m = (a > self.mask_threshold).float()
+    m = (a > (self.mask_threshold if threshold is None else threshold)).float()
     if self.dilate > 0: m = F.max_pool2d(m, 2 * self.dilate + 1, stride=1, padding=self.dilate)
     if self.max_regions:
         from scipy import ndimage
@@ -288,6 +291,7 @@ def _search(self:CounterfactualExplainer, x, target, gen):
     done = torch.zeros(B, dtype=torch.bool, device=self.device)
     stop = torch.full((B,), -1, dtype=torch.long)
     best = quantize(x.cpu())
+    dec = r0.cpu().clone()  # the decoder output each image stopped at (for `sparsify`)
     t = 0
     for t in range(self.steps):
         xc = (x + ae.decode(z) - r0).clamp(0, 1)
@@ -305,7 +309,8 @@ def _search(self:CounterfactualExplainer, x, target, gen):
             with torch.no_grad(): z.data = ae.encode(ae.decode(z))
         if (t + 1) % self.check_every == 0 or last:
             with torch.no_grad():
-                cand = self._finalize(x.cpu(), ae.decode(z).cpu(), r0.cpu())
+                d_now = ae.decode(z).cpu()
+                cand = self._finalize(x.cpu(), d_now, r0.cpu())
                 p = clf(cand).gather(1, target.cpu()[:, None])[:, 0]
                 if self.robust_stop and self.n_noise > 0 and self.noise > 0:  # the flip must also hold under noise
                     eps = torch.randn((B, self.n_noise) + x.shape[1:], generator=gen)
@@ -313,9 +318,17 @@ def _search(self:CounterfactualExplainer, x, target, gen):
                     p = torch.minimum(p, pn[torch.arange(B * self.n_noise), target.cpu().repeat_interleave(self.n_noise)].view(B, -1).mean(1))
                 ok = (p >= 0.5 + self.margin) & ~done.cpu()
                 upd = ok | (~done.cpu() & torch.tensor(last).expand(B))
-                best[upd] = cand[upd]; stop[ok] = t + 1
+                best[upd] = cand[upd]; stop[ok] = t + 1; dec[ok] = d_now[ok]
                 done |= ok.to(self.device)
             if bool(done.all()): break
+    if self.sparsify:  # the smallest edit that still flips: drop the weaker changes while p(target) stays >= sparsify_p
+        with torch.no_grad():
+            chosen = stop < 0
+            for th in self.sparsify:
+                if th <= self.mask_threshold or bool(chosen.all()): break
+                cand = self._finalize(x.cpu(), dec, r0.cpu(), threshold=th)
+                ok = (clf(cand).gather(1, target.cpu()[:, None])[:, 0] >= self.sparsify_p) & ~chosen
+                best[ok] = cand[ok]; chosen |= ok
     return best, stop, t + 1
 
 # %% ../nbs/04_counterfactuals.ipynb #9801195d

@@ -123,3 +123,12 @@ def test_shipped_autoencoder():
     assert sum(p.numel() for p in ae.parameters()) == ae.card['n_params']
     x, _, _ = make_dataset(TASKS['red_metal'], 8, seed=3, split='test')
     assert (reconstruct(ae, x) - x).abs().mean() < 0.05
+
+def test_sparsify_keeps_flip_and_shrinks_edit():
+    clf = load_classifier('red_metal', device='cpu')
+    x, _, _ = make_dataset(clf.task, 4, seed=7, split='test')
+    a = CounterfactualExplainer(clf, steps=24, sparsify=(), retry=False); ra = a(x)
+    b = CounterfactualExplainer(clf, steps=24, retry=False); rb = b(x)
+    for i, (p, q) in enumerate(zip(ra, rb)):
+        assert q.valid == p.valid  # the sparsified edit is chosen only where p(target) stays >= sparsify_p
+        if p.valid: assert q.meta['changed'] <= p.meta['changed'] + 1e-9
