@@ -62,6 +62,16 @@ def _autoencoder_step():
 
 step('autoencoder', needs=tuple(f'classifier:{t}' for t in SHIPPED_TASKS))(_autoencoder_step)
 
+# ---- change captioner (issue 7): a change reader trained on rendered world pairs, with autoencoder-reconstructed
+# pairs as augmentation (so it needs the shipped autoencoder)
+def _captioner_step():
+    from gift_nb.captioning import build_change_captioner
+    p = build_change_captioner(n_pairs=int(os.environ.get('GIFT_NB_CAPTIONER_PAIRS', 12000)),
+                               steps=int(os.environ.get('GIFT_NB_CAPTIONER_STEPS', 2400)), log=print)
+    print('wrote', p)
+
+step('captioner', needs=('autoencoder',))(_captioner_step)
+
 # ---- runner
 def plan(targets, deps=True):
     "The steps to run for `targets` (all when empty), with their dependencies, in registration order."
