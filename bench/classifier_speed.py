@@ -2,7 +2,10 @@
 """Throughput of the shipped world classifiers (64×64 images, CPU) and their load time; prints one JSON object.
 
 Each figure is the median of `--runs` timed passes over `--n` rendered test images, after one warm-up pass, with
-`--threads` torch threads (2 by default: the project's reference machine has two cores).
+`--threads` torch threads (2 by default: the project's reference machine has two cores). Wall-clock throughput
+(`images_per_s`) depends on what else the machine runs, so the process CPU time is reported too:
+`images_per_cpu_s` is images per CPU-second summed over threads, barely affected by other processes; with
+`--threads 1` it is a lower bound on what two idle cores reach with two threads.
 
     python bench/classifier_speed.py [--threads 2] [--n 2048] [--runs 5] [--batch-size 256]"""
 import argparse, json, os, statistics, sys, time
@@ -33,14 +36,18 @@ def main(argv=None):
             loads.append(time.perf_counter() - t)
         if x is None: x = make_dataset(clf.task, a.n, seed=99, split='test')[0]
         clf(x[:a.batch_size])  # warm-up
-        rates = []
+        rates, cpu_rates = [], []
         for _ in range(a.runs):
-            t = time.perf_counter(); clf(x); rates.append(a.n / (time.perf_counter() - t))
+            t, c = time.perf_counter(), time.process_time(); clf(x)
+            rates.append(a.n / (time.perf_counter() - t)); cpu_rates.append(a.n / (time.process_time() - c))
         out['classifiers'][name] = {'images_per_s_median': round(statistics.median(rates)),
                                     'images_per_s_runs': [round(r) for r in rates],
+                                    'images_per_cpu_s_median': round(statistics.median(cpu_rates)),
                                     'load_s_median': round(statistics.median(loads), 4),
                                     'n_params': clf.card.get('n_params')}
     out['images_per_s_median_min'] = min(v['images_per_s_median'] for v in out['classifiers'].values())
+    out['images_per_cpu_s_median_min'] = min(v['images_per_cpu_s_median'] for v in out['classifiers'].values())
+    out['load_avg_1min_after'] = os.getloadavg()[0]
     print(json.dumps(out, indent=1))
 
 if __name__ == '__main__':

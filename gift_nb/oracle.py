@@ -8,7 +8,7 @@ __all__ = ['ORACLE_SEED', 'ORACLE_SCENES', 'wilson_ci', 'bootstrap_ci', 'effect_
            'oracle_path', 'shipped_oracle']
 
 # %% ../nbs/03_oracle.ipynb #53784569
-import itertools, json, math, os, time
+import itertools, json, math, os, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -60,7 +60,9 @@ def effect_metrics(p_orig, # probabilities [n, C] of the unedited base images
     P = [np.asarray(p.detach().cpu() if isinstance(p, torch.Tensor) else p, dtype=float) for p in (p_orig, p_do1, p_do0)]
     if not (P[0].shape == P[1].shape == P[2].shape) or P[0].ndim != 2:
         raise ValueError(f"p_orig, p_do1, p_do0 must all be [n, C]; got shapes {[p.shape for p in P]}")
-    if not 0 <= k < P[0].shape[1]: raise ValueError(f"k={k} is not a class of these [n, {P[0].shape[1]}] probabilities")
+    if not 0 <= k < P[0].shape[1]:
+        raise ValueError(f"k={k} is not a class of the classifier's output: probabilities of shape {P[0].shape} "
+                         f"(classes 0..{P[0].shape[1] - 1})")
     y, y1, y0 = (p.argmax(1) == k for p in P)
     n = len(y)
     d = P[1][:, k] - P[2][:, k]
@@ -357,7 +359,8 @@ def build_oracle(classifier, # a `Classifier` with `.task` (e.g. `load_classifie
     t1 = time.perf_counter()
     tab = oracle_effects(classifier, rules, oracle_scenes(task, n_scenes, seed), seed=seed, show_progress=show_progress)
     tab.meta.update(task=task.name, n_rules=len(rules), candidates_seconds=round(t1 - t0, 1),
-                    total_seconds=round(time.perf_counter() - t0, 1), torch_threads=torch.get_num_threads())
+                    total_seconds=round(time.perf_counter() - t0, 1), torch_threads=torch.get_num_threads(),
+                    classifier_sha256=(getattr(classifier, 'card', None) or {}).get('sha256'))
     return tab
 
 def oracle_path(name:str, weights_dir=None) -> Path:
@@ -370,4 +373,9 @@ def shipped_oracle(name:str, # a shipped classifier's name
     "The oracle table shipped with classifier `name` (computed on 10,000 scenes by `make weights`)."
     p = oracle_path(name, weights_dir)
     if not p.exists(): raise FileNotFoundError(f"no oracle table {p}: rebuild it with `make weights`")
-    return OracleTable.load(p)
+    tab, card = OracleTable.load(p), p.with_name(f"{name}.json")
+    sha = tab.meta.get('classifier_sha256')
+    if sha and card.exists() and json.loads(card.read_text()).get('sha256') != sha:
+        warnings.warn(f"{p.name} was measured on other weights than the shipped {name}: rebuild it with "
+                      f"`python tools/make_weights.py --no-deps oracle:{name}`")
+    return tab

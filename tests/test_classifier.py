@@ -142,8 +142,7 @@ def test_shipped_classifiers_load_fast_and_are_accurate(name):
     acc = evaluate(clf, n=400, seed=5)['accuracy']
     assert acc >= 0.94, acc  # the cards quote the figures on 4,000 images
     m = clf.card['metrics']
-    if clf.task.bias is not None:  # a classifier that uses its shortcut pays for it on unbiased data
-        assert m['biased']['accuracy'] >= 0.98 and m['test']['accuracy'] >= 0.95, m
-        assert clf.task.bias.p_neg == 0.0 and clf.card['train']['color_shuffle'] > 0
-    else:
-        assert m['test']['accuracy'] >= (0.97 if name == 'two_spheres' else 0.98), m
+    assert m['test']['accuracy'] >= (0.97 if name == 'two_spheres' else 0.98), m  # unbiased test split, 4,000 images
+    if clf.task.bias is not None:
+        assert m['biased']['accuracy'] >= 0.98, m
+        assert clf.card['train']['color_shuffle'] > 0
