@@ -6,7 +6,7 @@
 __all__ = ['SHIPPED_LTX', 'MaskNet', 'FeatureMaskNet', 'default_explainer', 'mask_logits', 'LTX', 'save_ltx', 'load_ltx',
            'train_shipped_ltx', 'class1_test_set', 'evaluate_ltx']
 
-# %% ../nbs/11_ltx.ipynb #2d9080b5
+# %% ../nbs/11_ltx.ipynb #3176d562
 import copy, hashlib, json, os, time, warnings
 from pathlib import Path
 import numpy as np
@@ -14,12 +14,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# %% ../nbs/11_ltx.ipynb #d680d487
+# %% ../nbs/11_ltx.ipynb #2b562ac0
 from .core import default_device, patch_method, progress, seed_everything
 from .classifier import Classifier, WEIGHTS_DIR, as_classifier, check_images, load_classifier
 from .saliency_metrics import FINE_FRACTIONS, FRACTIONS, composite, pos_auc, reference_images
 
-# %% ../nbs/11_ltx.ipynb #e1f4358d
+# %% ../nbs/11_ltx.ipynb #4d87850a
 def _conv(cin, cout): return [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True)]
 
 class MaskNet(nn.Module):
@@ -42,7 +42,7 @@ class MaskNet(nn.Module):
         d1 = self.dec1(torch.cat([F.interpolate(d2, scale_factor=2.), e1], 1))
         return self.out(d1)
 
-# %% ../nbs/11_ltx.ipynb #a176fe95
+# %% ../nbs/11_ltx.ipynb #70d24585
 class FeatureMaskNet(nn.Module):
     """LTX's CNN explainer: a trainable copy of the classifier's trunk, a 1×1 convolution to one mask logit per
     feature cell, bilinear upsampling, and a small full-resolution refinement from the image (our addition: world
@@ -79,7 +79,7 @@ def default_explainer(classifier, # a `Classifier`
     m = as_classifier(classifier).model
     return FeatureMaskNet(m) if isinstance(m, nn.Module) and callable(getattr(m, 'features', None)) else MaskNet()
 
-# %% ../nbs/11_ltx.ipynb #6e290e9c
+# %% ../nbs/11_ltx.ipynb #8794c971
 def mask_logits(explainer, # module mapping images [N,3,H,W] to mask logits [N,1,h,w] (or [N,h,w])
                 x:torch.Tensor, # images [N,3,H,W] (already on the explainer's device)
                ) -> torch.Tensor:
@@ -95,7 +95,7 @@ def mask_logits(explainer, # module mapping images [N,3,H,W] to mask logits [N,1
         z = F.interpolate(z, size=x.shape[-2:], mode='bilinear', align_corners=False)
     return z
 
-# %% ../nbs/11_ltx.ipynb #b0535d63
+# %% ../nbs/11_ltx.ipynb #fcdfbd5b
 class _frozen:
     "Context manager: no gradients into `module`'s parameters (restored on exit), so only the explainer trains."
     def __init__(self, module): self.ps = [p for p in module.parameters() if p.requires_grad] if isinstance(module, nn.Module) else []
@@ -104,7 +104,7 @@ class _frozen:
     def __exit__(self, *a):
         for p in self.ps: p.requires_grad_(True)
 
-# %% ../nbs/11_ltx.ipynb #77176be8
+# %% ../nbs/11_ltx.ipynb #d638d8a6
 class LTX:
     "Learning to eXplain: an explainer network trained so that the frozen classifier still predicts y* on the masked image."
     def __init__(self, classifier, # the frozen `Classifier` to explain (or a model `as_classifier` accepts)
@@ -140,7 +140,7 @@ class LTX:
         return (f"LTX({type(self.explainer).__name__}, classifier={self.clf!r}, λ={self.mask_weight}, K={self.steps}, "
                 f"reference={self.reference if isinstance(self.reference, str) else 'tensor'})")
 
-# %% ../nbs/11_ltx.ipynb #fba9f129
+# %% ../nbs/11_ltx.ipynb #80ddf175
 @patch_method
 def _targets(self:LTX, x, labels=None):
     "y* for images `x`: the classifier's prediction, or the given labels when `target='label'`."
@@ -164,7 +164,7 @@ def loss(self:LTX, x, # images [N,3,H,W] on the device
     if self.ce_neg: pred = (pred - F.cross_entropy(self.clf._forward(composite(x, 1 - m, ref)), t, reduction='none')) / 2
     return pred + self.mask_weight * m.flatten(1).mean(1)
 
-# %% ../nbs/11_ltx.ipynb #910ce05d
+# %% ../nbs/11_ltx.ipynb #441e461f
 @patch_method
 def masks(self:LTX, images, # images [N,3,H,W] in [0, 1]
          ) -> torch.Tensor:
@@ -177,7 +177,7 @@ def masks(self:LTX, images, # images [N,3,H,W] in [0, 1]
             out.append(torch.sigmoid(mask_logits(self.explainer, x[i:i + self.batch_size].to(self.device)))[:, 0].float().cpu())
     return torch.cat(out) if out else torch.zeros(0, *x.shape[-2:])
 
-# %% ../nbs/11_ltx.ipynb #cae65970
+# %% ../nbs/11_ltx.ipynb #b91c67af
 @patch_method
 def pretrain(self:LTX, images, # training images [N,3,H,W] in [0, 1] (all classes)
              labels=None, # labels [N] (needed for target='label')
@@ -221,7 +221,7 @@ def pretrain(self:LTX, images, # training images [N,3,H,W] in [0, 1] (all classe
     self.explainer.eval()
     return self.history
 
-# %% ../nbs/11_ltx.ipynb #379c38b3
+# %% ../nbs/11_ltx.ipynb #ebb96263
 @patch_method
 def _finetune(self:LTX, x, t, steps):
     "Fine-tune one copy of the explainer per image of `x` (vmapped), keeping each image's mask with the best POS-AUC."
@@ -275,7 +275,7 @@ def __call__(self:LTX, images, labels=None, steps:int=None) -> torch.Tensor:
     "Same as `explain`."
     return self.explain(images, labels, steps)
 
-# %% ../nbs/11_ltx.ipynb #2d963aca
+# %% ../nbs/11_ltx.ipynb #e06f74a5
 def _sha256(path): return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 def _explainer_from_config(cfg, classifier):
@@ -329,14 +329,14 @@ def load_ltx(name:str='red_metal', # a shipped explainer (named after its classi
     ltx.history, ltx.card = card.get('history', []), card
     return ltx
 
-# %% ../nbs/11_ltx.ipynb #4c13b418
+# %% ../nbs/11_ltx.ipynb #b2d7c8f7
 SHIPPED_LTX = {'red_metal': dict(mask_weight=2.0, ce_neg=True, lr=5e-3, steps=20, fractions=FINE_FRACTIONS, early_stop=5.0)}
 
 def train_shipped_ltx(name:str='red_metal', # one of `SHIPPED_LTX` (the shipped classifier it explains)
                       n_train:int=4000, # pretraining images (train split, both classes)
                       n_val:int=128, # validation images for checkpoint selection (val split)
-                      epochs:int=10, # passes over the data
-                      budget_s:float=240, # wall-clock budget of pretraining
+                      epochs:int=3, # passes over the data (fixed, so that `make weights` is reproducible)
+                      budget_s:float=None, # optional wall-clock limit (makes the result depend on the machine's speed)
                       seed:int=0, # seed of data, initialisation and batches
                       log=None, # callable receiving progress lines
                       **kwargs) -> LTX: # overrides of the shipped settings
@@ -354,7 +354,7 @@ def train_shipped_ltx(name:str='red_metal', # one of `SHIPPED_LTX` (the shipped 
                                torch_threads=torch.get_num_threads()))
     return ltx
 
-# %% ../nbs/11_ltx.ipynb #5309625e
+# %% ../nbs/11_ltx.ipynb #09be5c01
 def class1_test_set(task, # a world `Task` or shipped task name
                     n:int=128, # class-1 images wanted
                     seed:int=3, # data seed (test split)

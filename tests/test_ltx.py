@@ -69,7 +69,7 @@ def test_k0_is_the_pretrained_mask_and_finetuning_selects(shipped):
     assert info['best_step'].max() <= 4 and len(info['best_step']) == 6
     assert torch.equal(shipped.explain(x, steps=4), mk)  # deterministic
     # batching does not change the result: one copy of the explainer per image
-    assert torch.allclose(torch.cat([shipped.explain(x[:3], steps=4), shipped.explain(x[3:], steps=4)]), mk, atol=1e-5)
+    assert torch.allclose(torch.cat([shipped.explain(x[:3], steps=4), shipped.explain(x[3:], steps=4)]), mk, atol=1e-4)
 
 def test_shipped_explainer_localises(shipped):
     x, gt, _ = class1_test_set('red_metal', 16, seed=5)

@@ -66,7 +66,7 @@ step('autoencoder', needs=tuple(f'classifier:{t}' for t in SHIPPED_TASKS))(_auto
 def _ltx_step(name):
     def build():
         from gift_nb.ltx import evaluate_ltx, save_ltx, train_shipped_ltx
-        ltx = train_shipped_ltx(name, budget_s=float(os.environ.get('GIFT_NB_LTX_BUDGET', 300)), log=print)
+        ltx = train_shipped_ltx(name, log=print)
         metrics = evaluate_ltx(ltx, n=64)
         print(json.dumps(metrics))
         print('wrote', save_ltx(ltx, name, **ltx.card, metrics={'pretrained_K0_test64': metrics}))
