@@ -6,7 +6,7 @@
 __all__ = ['SHIPPED_LTX', 'MaskNet', 'FeatureMaskNet', 'default_explainer', 'mask_logits', 'LTX', 'save_ltx', 'load_ltx',
            'train_shipped_ltx', 'class1_test_set', 'evaluate_ltx']
 
-# %% ../nbs/11_ltx.ipynb #3176d562
+# %% ../nbs/11_ltx.ipynb #71723c51
 import copy, hashlib, json, os, time, warnings
 from pathlib import Path
 import numpy as np
@@ -14,12 +14,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# %% ../nbs/11_ltx.ipynb #2b562ac0
+# %% ../nbs/11_ltx.ipynb #6011e490
 from .core import default_device, patch_method, progress, seed_everything
 from .classifier import Classifier, WEIGHTS_DIR, as_classifier, check_images, load_classifier
 from .saliency_metrics import FINE_FRACTIONS, FRACTIONS, composite, pos_auc, reference_images
 
-# %% ../nbs/11_ltx.ipynb #4d87850a
+# %% ../nbs/11_ltx.ipynb #3948c6b6
 def _conv(cin, cout): return [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True)]
 
 class MaskNet(nn.Module):
@@ -42,7 +42,7 @@ class MaskNet(nn.Module):
         d1 = self.dec1(torch.cat([F.interpolate(d2, scale_factor=2.), e1], 1))
         return self.out(d1)
 
-# %% ../nbs/11_ltx.ipynb #70d24585
+# %% ../nbs/11_ltx.ipynb #b70151f0
 class FeatureMaskNet(nn.Module):
     """LTX's CNN explainer: a trainable copy of the classifier's trunk, a 1×1 convolution to one mask logit per
     feature cell, bilinear upsampling, and a small full-resolution refinement from the image (our addition: world
@@ -79,7 +79,7 @@ def default_explainer(classifier, # a `Classifier`
     m = as_classifier(classifier).model
     return FeatureMaskNet(m) if isinstance(m, nn.Module) and callable(getattr(m, 'features', None)) else MaskNet()
 
-# %% ../nbs/11_ltx.ipynb #8794c971
+# %% ../nbs/11_ltx.ipynb #6c79347c
 def mask_logits(explainer, # module mapping images [N,3,H,W] to mask logits [N,1,h,w] (or [N,h,w])
                 x:torch.Tensor, # images [N,3,H,W] (already on the explainer's device)
                ) -> torch.Tensor:
@@ -95,7 +95,7 @@ def mask_logits(explainer, # module mapping images [N,3,H,W] to mask logits [N,1
         z = F.interpolate(z, size=x.shape[-2:], mode='bilinear', align_corners=False)
     return z
 
-# %% ../nbs/11_ltx.ipynb #fcdfbd5b
+# %% ../nbs/11_ltx.ipynb #dbe623ee
 class _frozen:
     "Context manager: no gradients into `module`'s parameters (restored on exit), so only the explainer trains."
     def __init__(self, module): self.ps = [p for p in module.parameters() if p.requires_grad] if isinstance(module, nn.Module) else []
@@ -104,7 +104,7 @@ class _frozen:
     def __exit__(self, *a):
         for p in self.ps: p.requires_grad_(True)
 
-# %% ../nbs/11_ltx.ipynb #d638d8a6
+# %% ../nbs/11_ltx.ipynb #cccdfebd
 class LTX:
     "Learning to eXplain: an explainer network trained so that the frozen classifier still predicts y* on the masked image."
     def __init__(self, classifier, # the frozen `Classifier` to explain (or a model `as_classifier` accepts)
@@ -140,7 +140,7 @@ class LTX:
         return (f"LTX({type(self.explainer).__name__}, classifier={self.clf!r}, λ={self.mask_weight}, K={self.steps}, "
                 f"reference={self.reference if isinstance(self.reference, str) else 'tensor'})")
 
-# %% ../nbs/11_ltx.ipynb #80ddf175
+# %% ../nbs/11_ltx.ipynb #ee652101
 @patch_method
 def _targets(self:LTX, x, labels=None):
     "y* for images `x`: the classifier's prediction, or the given labels when `target='label'`."
@@ -164,7 +164,7 @@ def loss(self:LTX, x, # images [N,3,H,W] on the device
     if self.ce_neg: pred = (pred - F.cross_entropy(self.clf._forward(composite(x, 1 - m, ref)), t, reduction='none')) / 2
     return pred + self.mask_weight * m.flatten(1).mean(1)
 
-# %% ../nbs/11_ltx.ipynb #441e461f
+# %% ../nbs/11_ltx.ipynb #48e2486a
 @patch_method
 def masks(self:LTX, images, # images [N,3,H,W] in [0, 1]
          ) -> torch.Tensor:
@@ -177,7 +177,7 @@ def masks(self:LTX, images, # images [N,3,H,W] in [0, 1]
             out.append(torch.sigmoid(mask_logits(self.explainer, x[i:i + self.batch_size].to(self.device)))[:, 0].float().cpu())
     return torch.cat(out) if out else torch.zeros(0, *x.shape[-2:])
 
-# %% ../nbs/11_ltx.ipynb #b91c67af
+# %% ../nbs/11_ltx.ipynb #85b64b09
 @patch_method
 def pretrain(self:LTX, images, # training images [N,3,H,W] in [0, 1] (all classes)
              labels=None, # labels [N] (needed for target='label')
@@ -221,61 +221,7 @@ def pretrain(self:LTX, images, # training images [N,3,H,W] in [0, 1] (all classe
     self.explainer.eval()
     return self.history
 
-# %% ../nbs/11_ltx.ipynb #ebb96263
-@patch_method
-def _finetune(self:LTX, x, t, steps):
-    "Fine-tune one copy of the explainer per image of `x` (vmapped), keeping each image's mask with the best POS-AUC."
-    from torch.func import functional_call, vmap
-    B, net = len(x), self.explainer
-    ref = reference_images(x, self.reference)
-    params = {k: v.detach()[None].repeat(B, *[1] * v.ndim).clone().requires_grad_(True) for k, v in net.named_parameters()}
-    buffers = {k: v[None].expand(B, *v.shape) for k, v in net.named_buffers()}
-    fwd = vmap(lambda p, b, xi: mask_logits(lambda z: functional_call(net, (p, b), (z,)), xi[None])[0])
-    opt = torch.optim.AdamW(params.values(), lr=self.lr)  # elementwise: one AdamW over B stacked copies = B independent ones
-    best_auc = torch.full((B,), float('inf')); best_mask = torch.zeros(B, *x.shape[-2:]); best_step = torch.zeros(B, dtype=torch.long)
-    active = torch.ones(B, dtype=torch.bool)
-    net.eval()
-    for s in range(steps + 1):
-        m = torch.sigmoid(fwd(params, buffers, x))  # [B,1,H,W]
-        md = m.detach()[:, 0].float().cpu()
-        auc = torch.as_tensor(pos_auc(self.clf, x, md, t, ref, self.fractions, seed=self.seed), dtype=torch.float32)
-        better = active & (auc < best_auc)
-        best_auc[better], best_mask[better], best_step[better] = auc[better], md[better], s
-        active &= best_auc > self.early_stop
-        if s == steps or not active.any(): break
-        loss = (self.loss(x, m, t, ref) * active.to(m).float()).sum()  # a stopped image's copy gets no gradient
-        opt.zero_grad(); loss.backward(); opt.step()
-    return best_mask, best_auc, best_step
-
-@patch_method
-def explain(self:LTX, images, # images [N,3,H,W] in [0, 1]
-            labels=None, # y* per image when target='label' (default: the classifier's predictions)
-            steps:int=None, # K fine-tuning steps (default: `self.steps`; 0 gives the pretrained masks)
-           ) -> torch.Tensor:
-    """Masks `[N,H,W]` in [0, 1]: per-instance fine-tuning for up to K steps from the pretrained weights, keeping each
-    image's mask with the lowest POS-AUC among steps 0..K. `self.last_info` holds each image's best POS-AUC and step."""
-    K = self.steps if steps is None else steps
-    if not isinstance(K, int) or K < 0: raise ValueError(f"steps (K) must be an int >= 0, got {K!r}")
-    x = check_images(images); t = self._targets(x, labels)
-    if K == 0:  # the pretrained explainer's masks, as LTX's pLTX (nothing to select among)
-        self.last_info = dict(pos_auc=None, best_step=np.zeros(len(x), np.int64), steps=0, target=t.numpy())
-        return self.masks(x)
-    out, aucs, best = [], [], []
-    with _frozen(self.clf.model):
-        for i in progress(range(0, len(x), max(1, self.batch_size)), show=self.show_progress, desc='LTX fine-tuning', leave=False):
-            xb = x[i:i + self.batch_size].to(self.device)
-            m, a, s = self._finetune(xb, t[i:i + self.batch_size], K)
-            out.append(m); aucs.append(a); best.append(s)
-    if not out: return torch.zeros(0, *x.shape[-2:])
-    self.last_info = dict(pos_auc=torch.cat(aucs).numpy(), best_step=torch.cat(best).numpy(), steps=K, target=t.numpy())
-    return torch.cat(out)
-
-@patch_method
-def __call__(self:LTX, images, labels=None, steps:int=None) -> torch.Tensor:
-    "Same as `explain`."
-    return self.explain(images, labels, steps)
-
-# %% ../nbs/11_ltx.ipynb #e06f74a5
+# %% ../nbs/11_ltx.ipynb #9fa9b1fe
 def _sha256(path): return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 def _explainer_from_config(cfg, classifier):
@@ -329,7 +275,61 @@ def load_ltx(name:str='red_metal', # a shipped explainer (named after its classi
     ltx.history, ltx.card = card.get('history', []), card
     return ltx
 
-# %% ../nbs/11_ltx.ipynb #b2d7c8f7
+# %% ../nbs/11_ltx.ipynb #535d80cf
+@patch_method
+def _finetune(self:LTX, x, t, steps):
+    "Fine-tune one copy of the explainer per image of `x` (vmapped), keeping each image's mask with the best POS-AUC."
+    from torch.func import functional_call, vmap
+    B, net = len(x), self.explainer
+    ref = reference_images(x, self.reference)
+    params = {k: v.detach()[None].repeat(B, *[1] * v.ndim).clone().requires_grad_(True) for k, v in net.named_parameters()}
+    buffers = {k: v[None].expand(B, *v.shape) for k, v in net.named_buffers()}
+    fwd = vmap(lambda p, b, xi: mask_logits(lambda z: functional_call(net, (p, b), (z,)), xi[None])[0])
+    opt = torch.optim.AdamW(params.values(), lr=self.lr)  # elementwise: one AdamW over B stacked copies = B independent ones
+    best_auc = torch.full((B,), float('inf')); best_mask = torch.zeros(B, *x.shape[-2:]); best_step = torch.zeros(B, dtype=torch.long)
+    active = torch.ones(B, dtype=torch.bool)
+    net.eval()
+    for s in range(steps + 1):
+        m = torch.sigmoid(fwd(params, buffers, x))  # [B,1,H,W]
+        md = m.detach()[:, 0].float().cpu()
+        auc = torch.as_tensor(pos_auc(self.clf, x, md, t, ref, self.fractions, seed=self.seed), dtype=torch.float32)
+        better = active & (auc < best_auc)
+        best_auc[better], best_mask[better], best_step[better] = auc[better], md[better], s
+        active &= best_auc > self.early_stop
+        if s == steps or not active.any(): break
+        loss = (self.loss(x, m, t, ref) * active.to(m).float()).sum()  # a stopped image's copy gets no gradient
+        opt.zero_grad(); loss.backward(); opt.step()
+    return best_mask, best_auc, best_step
+
+@patch_method
+def explain(self:LTX, images, # images [N,3,H,W] in [0, 1]
+            labels=None, # y* per image when target='label' (default: the classifier's predictions)
+            steps:int=None, # K fine-tuning steps (default: `self.steps`; 0 gives the pretrained masks)
+           ) -> torch.Tensor:
+    """Masks `[N,H,W]` in [0, 1]: per-instance fine-tuning for up to K steps from the pretrained weights, keeping each
+    image's mask with the lowest POS-AUC among steps 0..K. `self.last_info` holds each image's best POS-AUC and step."""
+    K = self.steps if steps is None else steps
+    if not isinstance(K, int) or K < 0: raise ValueError(f"steps (K) must be an int >= 0, got {K!r}")
+    x = check_images(images); t = self._targets(x, labels)
+    if K == 0:  # the pretrained explainer's masks, as LTX's pLTX (nothing to select among)
+        self.last_info = dict(pos_auc=None, best_step=np.zeros(len(x), np.int64), steps=0, target=t.numpy())
+        return self.masks(x)
+    out, aucs, best = [], [], []
+    with _frozen(self.clf.model):
+        for i in progress(range(0, len(x), max(1, self.batch_size)), show=self.show_progress, desc='LTX fine-tuning', leave=False):
+            xb = x[i:i + self.batch_size].to(self.device)
+            m, a, s = self._finetune(xb, t[i:i + self.batch_size], K)
+            out.append(m); aucs.append(a); best.append(s)
+    if not out: return torch.zeros(0, *x.shape[-2:])
+    self.last_info = dict(pos_auc=torch.cat(aucs).numpy(), best_step=torch.cat(best).numpy(), steps=K, target=t.numpy())
+    return torch.cat(out)
+
+@patch_method
+def __call__(self:LTX, images, labels=None, steps:int=None) -> torch.Tensor:
+    "Same as `explain`."
+    return self.explain(images, labels, steps)
+
+# %% ../nbs/11_ltx.ipynb #47dc05fd
 SHIPPED_LTX = {'red_metal': dict(mask_weight=2.0, ce_neg=True, lr=5e-3, steps=20, fractions=FINE_FRACTIONS, early_stop=5.0)}
 
 def train_shipped_ltx(name:str='red_metal', # one of `SHIPPED_LTX` (the shipped classifier it explains)
@@ -354,7 +354,7 @@ def train_shipped_ltx(name:str='red_metal', # one of `SHIPPED_LTX` (the shipped 
                                torch_threads=torch.get_num_threads()))
     return ltx
 
-# %% ../nbs/11_ltx.ipynb #09be5c01
+# %% ../nbs/11_ltx.ipynb #0fb7ad19
 def class1_test_set(task, # a world `Task` or shipped task name
                     n:int=128, # class-1 images wanted
                     seed:int=3, # data seed (test split)
