@@ -72,6 +72,18 @@ def _captioner_step():
 
 step('captioner', needs=('autoencoder',))(_captioner_step)
 
+# ---- LTX explainer (issue 12): pretrained on world images for a shipped classifier; its card quotes pLTX metrics
+def _ltx_step(name):
+    def build():
+        from gift_nb.ltx import evaluate_ltx, save_ltx, train_shipped_ltx
+        ltx = train_shipped_ltx(name, log=print)
+        metrics = evaluate_ltx(ltx, n=64)
+        print(json.dumps(metrics))
+        print('wrote', save_ltx(ltx, name, **ltx.card, metrics={'pretrained_K0_test64': metrics}))
+    return build
+
+step('ltx:red_metal', needs=('classifier:red_metal',))(_ltx_step('red_metal'))
+
 # ---- runner
 def plan(targets, deps=True):
     "The steps to run for `targets` (all when empty), with their dependencies, in registration order."
