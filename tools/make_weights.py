@@ -84,6 +84,37 @@ def _ltx_step(name):
 
 step('ltx:red_metal', needs=('classifier:red_metal',))(_ltx_step('red_metal'))
 
+# ---- TExplain (issue 13): the frozen world LM (pretrained on scene descriptions), one linear translator per shipped
+# classifier, and the translator of the faithfulness control (a randomly initialised TinyCNN of the same architecture)
+def _threads():
+    "Honour OMP_NUM_THREADS (main() sets every core): two threads on a loaded 2-core machine spin instead of working."
+    import torch
+    if os.environ.get('OMP_NUM_THREADS'): torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
+
+def _texplain_lm_step():
+    from gift_nb.texplain import pretrain_lm, save_lm
+    _threads()
+    lm = pretrain_lm(budget_s=float(os.environ.get('GIFT_NB_TEXPLAIN_LM_BUDGET', 540)), log=print)
+    print(json.dumps(lm.card['metrics'])); print('wrote', save_lm(lm))
+
+def _texplain_translator_step(name):
+    def build():
+        from gift_nb.classifier import load_classifier
+        from gift_nb.texplain import TExplain, load_lm, random_like, save_translator
+        _threads()
+        lm, budget = load_lm(), float(os.environ.get('GIFT_NB_TEXPLAIN_TR_BUDGET', 180))
+        if name == 'control':
+            clf = load_classifier('red_metal')
+            tex = TExplain(random_like(clf, seed=0), lm).fit(budget_s=budget, batch_size=int(os.environ.get('GIFT_NB_TEXPLAIN_TR_BATCH', 32)), log=print)
+            extra = dict(classifier_config=clf.card['config'], random_init_seed=0)
+        else: tex, extra = TExplain(load_classifier(name), lm).fit(budget_s=budget, batch_size=int(os.environ.get('GIFT_NB_TEXPLAIN_TR_BATCH', 32)), log=print), None
+        print(json.dumps(tex.fit_info)); print('wrote', save_translator(tex, f'texplain_{name}', extra=extra))
+    return build
+
+step('texplain:lm')(_texplain_lm_step)
+for _t in SHIPPED_TASKS: step(f'texplain:{_t}', needs=(f'classifier:{_t}', 'texplain:lm'))(_texplain_translator_step(_t))
+step('texplain:control', needs=('classifier:red_metal', 'texplain:lm'))(_texplain_translator_step('control'))
+
 # ---- runner
 def plan(targets, deps=True):
     "The steps to run for `targets` (all when empty), with their dependencies, in registration order."
