@@ -603,6 +603,7 @@ def edit(self:DiffusionEditIntervener,
          images:torch.Tensor, # [N,3,H,W] in [0,1]
          instructions:list, # one instruction per image
          seeds:list, # one int seed per image
+         errors:list|None=None, # None: a failing batch raises; a list: its items get the error message, their output is the input
         ) -> torch.Tensor:
     "Edit images with the pipeline, one seeded generator per image; float [N,3,H,W] in [0,1] on the CPU."
     import torch.nn.functional as F
@@ -613,9 +614,15 @@ def edit(self:DiffusionEditIntervener,
         if self.resolution and (H, W) != (self.resolution,) * 2:
             xb = F.interpolate(xb, size=(self.resolution,) * 2, mode='bilinear', antialias=True, align_corners=False).clamp(0, 1)
         gens = [torch.Generator().manual_seed(int(s)) for s in seeds[i:i + self.batch_size]]
-        y = self.pipe(prompt=list(instructions[i:i + self.batch_size]), image=xb, num_inference_steps=self.num_inference_steps,
-                      guidance_scale=self.guidance_scale, image_guidance_scale=self.image_guidance_scale, generator=gens,
-                      output_type='pt').images
+        try:
+            y = self.pipe(prompt=list(instructions[i:i + self.batch_size]), image=xb, num_inference_steps=self.num_inference_steps,
+                          guidance_scale=self.guidance_scale, image_guidance_scale=self.image_guidance_scale, generator=gens,
+                          output_type='pt').images
+        except Exception as e:   # e.g. out of GPU memory on one batch: those items fail, the others go on
+            if errors is None: raise
+            errors[i:i + len(xb)] = [f"the editor failed: {type(e).__name__}: {str(e)[:200]}"] * len(xb)
+            out[i:i + len(xb)] = images[i:i + self.batch_size].float().cpu()
+            continue
         y = torch.as_tensor(y).float().cpu()
         if tuple(y.shape[-2:]) != (H, W): y = F.interpolate(y, size=(H, W), mode='bilinear', antialias=True, align_corners=False)
         out[i:i + len(y)] = y.clamp(0, 1)
@@ -627,12 +634,14 @@ def __call__(self:DiffusionEditIntervener, base, hypothesis, present:bool, seed:
     base, h = as_base(base), as_hypothesis(hypothesis)
     text = instruction(h, present, self.templates)
     x = base.get_images()
-    y = self.edit(x, [text] * len(x), [item_seed(seed, 'verify', f"{text}|{i}") for i in base.ids])
-    ok, reasons = torch.ones(len(x), dtype=torch.bool), [''] * len(x)
-    if self.check is not None:
-        ok = torch.as_tensor(self.check(x, y, h, present), dtype=torch.bool).reshape(-1)
-        if len(ok) != len(x): raise ValueError(f"the edit check returned {len(ok)} verdicts for {len(x)} images")
-        reasons = ['' if o else 'rejected by the edit check' for o in ok.tolist()]
+    errors = [''] * len(x)
+    y = self.edit(x, [text] * len(x), [item_seed(seed, 'verify', f"{text}|{i}") for i in base.ids], errors)
+    ok, reasons = torch.tensor([not e for e in errors], dtype=torch.bool), list(errors)
+    if self.check is not None and ok.any():
+        passed = torch.as_tensor(self.check(x, y, h, present), dtype=torch.bool).reshape(-1)
+        if len(passed) != len(x): raise ValueError(f"the edit check returned {len(passed)} verdicts for {len(x)} images")
+        reasons = [r or ('' if c else 'rejected by the edit check') for r, c in zip(reasons, passed.tolist())]
+        ok &= passed
     try: rule = _rule_of(h).to_json()
     except Unverifiable: rule = None
     return InterventionResult(y, ok, reasons, None, rule, [text] * len(x))

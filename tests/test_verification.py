@@ -249,3 +249,19 @@ def test_question_check_counts_no_answers_as_failures(pipe):
     # with the tiny editor, whose outputs hold no red: every do(c=1) edit is answered "no" and excluded
     v = verify(['there is a red metal object'], red_pixels, DiffusionEditIntervener(pipe, num_inference_steps=2, check=qc), x)[0]
     assert v.n == 0 and v.n_failed == 6 and v.status == 'unverifiable' and 'rejected by the edit check' in v.reason
+
+
+def test_editor_exception_fails_only_its_batch(pipe):
+    class Unreliable:
+        def __call__(self, **kw):
+            if 'cube' in kw['prompt'][0] and len(kw['prompt']) > 1: raise RuntimeError('out of memory')
+            return pipe(**kw)
+    x = make_dataset('red_metal', 5, 4, 'val')[0]
+    ed = DiffusionEditIntervener(Unreliable(), num_inference_steps=2, batch_size=2)
+    r = ed(x, 'there is a cube', False)
+    assert r.ok.tolist() == [False, False, False, False, True] and r.reasons[0] == 'the editor failed: RuntimeError: out of memory'
+    assert torch.equal(r.images[:4], x[:4])
+    v = verify(['there is a cube', 'there is a sphere'], red_pixels, ed, x)
+    by = {w.hypothesis: w for w in v}
+    assert (by['there is a cube'].n, by['there is a cube'].n_failed) == (1, 4) and by['there is a sphere'].n == 5
+    with pytest.raises(RuntimeError, match='out of memory'): ed.edit(x, ['add a cube'] * 5, list(range(5)))
