@@ -224,3 +224,44 @@ def test_shipped_red_metal_targets():
     assert by['there is a red metal object'].status == 'accepted'
     assert by['there is a red object'].status != 'accepted' and by['there is a metal object'].status != 'accepted'
     assert all(r['agrees'] for r in compare_with_oracle(res, shipped_oracle('red_metal')))
+
+
+def test_exclude_refuses_images_of_stages_1_to_3(scenes):
+    with pytest.raises(ValueError, match='stages 1–3 used'):
+        verify(['there is a cube'], red_pixels, base=scenes[:40], exclude=scenes[30:35])
+    x = make_dataset('red_metal', 12, 3, 'val')[0]
+    with pytest.raises(ValueError, match='3 of the 12 base items'): verify(['there is a cube'], red_pixels, base=x, exclude=x[[1, 5, 9]])
+    v = verify(['there is a red object'], red_pixels, base=scenes[:40], exclude=scenes[40:80])[0]
+    assert v.n == 40 and v.status == 'accepted'
+
+
+def test_question_check_counts_no_answers_as_failures(pipe):
+    asked = []
+    def ask(images, question):
+        asked.append(question)
+        return ['yes' if r else 'No' for r in red_pixels(images).argmax(1).tolist()]
+    qc = question_check(ask)
+    x = make_dataset(Task('red', exists(concept(color='red'))), 6, 0, 'val')[0]
+    red = red_pixels(x).argmax(1).bool()
+    assert torch.equal(qc(x, x, 'there is a red object', True), red) and torch.equal(qc(x, x, 'there is a red object', False), ~red)
+    assert asked[0] == 'Is it true that there is a red object? Answer yes or no.'
+    with pytest.raises(ValueError, match='answers'): question_check(lambda im, q: ['yes'])(x, x, 'there is a cube', True)
+    # with the tiny editor, whose outputs hold no red: every do(c=1) edit is answered "no" and excluded
+    v = verify(['there is a red metal object'], red_pixels, DiffusionEditIntervener(pipe, num_inference_steps=2, check=qc), x)[0]
+    assert v.n == 0 and v.n_failed == 6 and v.status == 'unverifiable' and 'rejected by the edit check' in v.reason
+
+
+def test_editor_exception_fails_only_its_batch(pipe):
+    class Unreliable:
+        def __call__(self, **kw):
+            if 'cube' in kw['prompt'][0] and len(kw['prompt']) > 1: raise RuntimeError('out of memory')
+            return pipe(**kw)
+    x = make_dataset('red_metal', 5, 4, 'val')[0]
+    ed = DiffusionEditIntervener(Unreliable(), num_inference_steps=2, batch_size=2)
+    r = ed(x, 'there is a cube', False)
+    assert r.ok.tolist() == [False, False, False, False, True] and r.reasons[0] == 'the editor failed: RuntimeError: out of memory'
+    assert torch.equal(r.images[:4], x[:4])
+    v = verify(['there is a cube', 'there is a sphere'], red_pixels, ed, x)
+    by = {w.hypothesis: w for w in v}
+    assert (by['there is a cube'].n, by['there is a cube'].n_failed) == (1, 4) and by['there is a sphere'].n == 5
+    with pytest.raises(RuntimeError, match='out of memory'): ed.edit(x, ['add a cube'] * 5, list(range(5)))

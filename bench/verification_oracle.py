@@ -1,0 +1,79 @@
+#!/usr/bin/env python
+"""Stage-4 targets of issue 9: `verify` with the embedded `WorldIntervener` against each shipped classifier's oracle.
+Prints one JSON object.
+
+For each shipped classifier, the hypotheses are `target_hypotheses(name)`: the task rule, the bias rule (blue_biased),
+the oracle's 10 best rules and every single-attribute concept. They are verified on fresh validation scenes (the oracle
+used 10,000 test scenes; the classifiers were trained on the train split) and each estimate is compared with the
+shipped oracle's: they agree when |verify - oracle| <= sum of the two CI half-widths (DESIGN.md "Metrics"), for CaCE and
+P̂NS. `--seeds 7 8 9` repeats the whole check on several fresh base sets (scene seeds) and counts over all of them.
+Also printed: status and P̂NS of the three red_metal hypotheses, and the large-gray-cylinder row of blue_biased next to
+the oracle's."""
+import os
+os.environ.setdefault('OMP_NUM_THREADS', '2')
+import argparse, json, time
+import torch
+from gift_nb.classifier import load_classifier
+from gift_nb.oracle import shipped_oracle
+from gift_nb.verification import compare_with_oracle, target_hypotheses, verify
+from gift_nb.world import make_scenes
+
+NAMES = ('red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased')
+RED_METAL = ('there is a red metal object', 'there is a red object', 'there is a metal object')
+GRAY = 'there is a large gray cylinder'
+
+def _r(x, d=4): return round(float(x), d)
+def _row(v):
+    return {'status': v.status, 'n': v.n, 'pns': _r(v.pns), 'pns_ci': [_r(c) for c in v.pns_ci],
+            'cace': _r(v.cace), 'cace_ci': [_r(c) for c in v.cace_ci]}
+
+def main(n=1000, seeds=(7,), oracle_top=10, threads=2, names=NAMES):
+    torch.set_num_threads(threads)
+    out = {'bench': 'verification_oracle', 'intervener': 'world', 'base_images': n, 'scene_seeds': list(seeds),
+           'split': 'val', 'oracle_top': oracle_top, 'threads': torch.get_num_threads(), 'classifiers': {}}
+    for name in names:
+        clf, tab = load_classifier(name, device='cpu'), shipped_oracle(name)
+        hyps = target_hypotheses(name, oracle_top=oracle_top)
+        agg = dict(rules=0, pns_agree=0, cace_agree=0, both_agree=0, missing_in_oracle=0, seconds=0.0, disagreements=[],
+                   accepted=[])
+        for s in seeds:
+            base = make_scenes(name, n, s, 'val')[0]
+            t = time.perf_counter()
+            res = verify(hyps, clf, base=base, seed=0, per_image=False, show_progress=False)
+            agg['seconds'] += time.perf_counter() - t
+            cmp = compare_with_oracle(res, tab)
+            agg['missing_in_oracle'] += sum(not r['in_oracle'] for r in cmp)
+            cmp = [r for r in cmp if r['in_oracle']]
+            agg['rules'] += len(cmp)
+            agg['pns_agree'] += sum(r['pns_agrees'] for r in cmp)
+            agg['cace_agree'] += sum(r['cace_agrees'] for r in cmp)
+            agg['both_agree'] += sum(r['agrees'] for r in cmp)
+            by = {v.hypothesis: v for v in res}
+            for r in cmp:
+                if not r['agrees']:
+                    v, o = by[r['hypothesis']], tab.find(r['hypothesis'])
+                    agg['disagreements'].append({'seed': s, 'hypothesis': r['hypothesis'],
+                                                 'failed': [m for m in ('pns', 'cace') if not r[m + '_agrees']],
+                                                 'verify': _row(v), 'oracle': _row(o)})
+            agg['accepted'].append([v.hypothesis for v in res if v.status == 'accepted'])
+            if name == 'red_metal':
+                out.setdefault('red_metal_hypotheses', []).append({'seed': s, **{h: _row(by[h]) for h in RED_METAL}})
+            if name == 'blue_biased':
+                out.setdefault('blue_biased_gray_cylinder', []).append({'seed': s, 'hypothesis': GRAY,
+                                                                       'verify': _row(by[GRAY]), 'oracle': _row(tab.find(GRAY))})
+        agg['seconds'] = round(agg['seconds'], 1)
+        agg['hypotheses_per_base_set'] = len(hyps)
+        out['classifiers'][name] = agg
+    c = out['classifiers'].values()
+    out['total'] = {k: sum(a[k] for a in c) for k in ('rules', 'pns_agree', 'cace_agree', 'both_agree')}
+    print(json.dumps(out))
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--n', type=int, default=1000, help='base images per base set')
+    ap.add_argument('--seeds', type=int, nargs='+', default=[7], help='scene seeds of the fresh validation base sets')
+    ap.add_argument('--oracle-top', type=int, default=10, help="the oracle's best rules added to the hypotheses")
+    ap.add_argument('--threads', type=int, default=2, help='torch threads')
+    ap.add_argument('--names', nargs='+', default=list(NAMES), help='shipped classifiers')
+    a = ap.parse_args()
+    main(a.n, a.seeds, a.oracle_top, a.threads, a.names)
