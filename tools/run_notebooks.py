@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """`make nbs`: execute every notebook (or those named) in full mode and save its outputs, so the committed notebooks
 show real figures. Full mode: IN_TEST unset, `#| slow` cells run; `#| gpu`, `#| notest` and `#| eval: false` cells are
-skipped unless NBDEV_FLAGS names them. Each notebook runs in its own interpreter; it is then cleaned with nbdev_clean."""
+skipped unless NBDEV_FLAGS names them;
+`NBS_SKIP="slow"` also skips the slow cells (e.g. those that retrain shipped models). Each notebook runs in its own interpreter; it is then cleaned with nbdev_clean."""
 import os, subprocess, sys, time
 from pathlib import Path
 
@@ -11,8 +12,8 @@ import os, sys
 from pathlib import Path
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
-path, force = Path(sys.argv[1]), set(sys.argv[2].split())
-skip = {'gpu', 'notest'} - force
+path, force, extra = Path(sys.argv[1]), set(sys.argv[2].split()), set(sys.argv[3].split())
+skip = ({'gpu', 'notest'} | extra) - force
 nb = read_nb(path)
 def preproc(cell):
     if cell.cell_type != 'code': return False
@@ -31,7 +32,7 @@ def main(names):
     env['PYTHONPATH'] = str(ROOT)
     for nb in nbs:
         t = time.perf_counter()
-        r = subprocess.run([sys.executable, '-c', ONE, str(nb), os.environ.get('NBDEV_FLAGS', '')], cwd=ROOT, env=env)
+        r = subprocess.run([sys.executable, '-c', ONE, str(nb), os.environ.get('NBDEV_FLAGS', ''), os.environ.get('NBS_SKIP', '')], cwd=ROOT, env=env)
         print(f"{nb.name}: {'ok' if r.returncode == 0 else 'FAILED'} in {time.perf_counter() - t:.0f} s", flush=True)
         if r.returncode: sys.exit(r.returncode)
     subprocess.run([Path(sys.executable).parent/'nbdev_clean'], cwd=ROOT, check=True)
