@@ -91,10 +91,14 @@ def _threads():
     import torch
     if os.environ.get('OMP_NUM_THREADS'): torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 
+def _budget(var):
+    "A wall-time budget in seconds only when the environment sets one: by default training runs its full step count, so a\n    rebuild follows the same recipe on any machine (a budget makes the result depend on the machine's speed)."
+    return float(os.environ[var]) if os.environ.get(var) else None
+
 def _texplain_lm_step():
     from gift_nb.texplain import pretrain_lm, save_lm
     _threads()
-    lm = pretrain_lm(budget_s=float(os.environ.get('GIFT_NB_TEXPLAIN_LM_BUDGET', 540)), log=print)
+    lm = pretrain_lm(budget_s=_budget('GIFT_NB_TEXPLAIN_LM_BUDGET'), log=print)
     print(json.dumps(lm.card['metrics'])); print('wrote', save_lm(lm))
 
 def _texplain_translator_step(name):
@@ -102,7 +106,7 @@ def _texplain_translator_step(name):
         from gift_nb.classifier import load_classifier
         from gift_nb.texplain import TExplain, load_lm, random_like, save_translator
         _threads()
-        lm, budget = load_lm(), float(os.environ.get('GIFT_NB_TEXPLAIN_TR_BUDGET', 180))
+        lm, budget = load_lm(), _budget('GIFT_NB_TEXPLAIN_TR_BUDGET')
         if name == 'control':
             clf = load_classifier('red_metal')
             tex = TExplain(random_like(clf, seed=0), lm).fit(budget_s=budget, batch_size=int(os.environ.get('GIFT_NB_TEXPLAIN_TR_BATCH', 32)), log=print)
