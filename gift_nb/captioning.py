@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/05_captioning.ipynb #1f395553
-from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize
+from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, file_sha256, read_model_card
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 
 # %% ../nbs/05_captioning.ipynb #d390d05b
@@ -392,8 +392,6 @@ def _weights_dir(weights_dir=None):
     from gift_nb.classifier import WEIGHTS_DIR
     return Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
 
-def _sha256(path): return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
 def save_change_reader(reader:ChangeReader, # a trained reader (with `.train_info` when trained here)
                        weights_dir=None, # folder (default: the package's `weights/`)
                        metrics:dict|None=None, # quality figures to quote in the model card
@@ -408,7 +406,7 @@ def save_change_reader(reader:ChangeReader, # a trained reader (with `.train_inf
     card = dict(name='captioner', arch='ChangeReader', config=reader.config, n_params=sum(p.numel() for p in reader.parameters()),
                 domain=dict(data='gift_nb.world', size=64, note='a change captioner for the world, not a general VLM'),
                 grammar='canonical captions of Edit.describe: became / was removed / was added / nothing changed',
-                train=getattr(reader, 'train_info', {}), data=data or {}, metrics=metrics or {}, weights=w.name, sha256=_sha256(w))
+                train=getattr(reader, 'train_info', {}), data=data or {}, metrics=metrics or {}, weights=w.name, sha256=file_sha256(w))
     p = d / 'captioner.card.json'
     p.write_text(json.dumps(card, indent=1))
     return p
@@ -418,11 +416,7 @@ def load_change_reader(weights_dir=None, # folder (default: the package's `weigh
                       ) -> ChangeReader:
     "The shipped change reader (no training); raises `FileNotFoundError` with the fix when the weights are missing."
     from safetensors.torch import load_file
-    p = _weights_dir(weights_dir) / 'captioner.card.json'
-    if not p.exists(): raise FileNotFoundError(f"no change captioner in {p.parent}: rebuild it with `python tools/make_weights.py captioner`")
-    card = json.loads(p.read_text())
-    w = p.parent / card['weights']
-    if _sha256(w) != card['sha256']: raise ValueError(f"{w} does not match the sha256 of its model card {p}: rebuild with `make weights`")
+    card, w = read_model_card(_weights_dir(weights_dir) / 'captioner.card.json', 'python tools/make_weights.py captioner')
     r = ChangeReader(**card['config'])
     r.load_state_dict(load_file(str(w)))
     r.card = card

@@ -6,8 +6,8 @@
 __all__ = ['RECORD_VERSION', 'VERIFICATION_STATUSES', 'MANIFEST_VERSION', 'CACHE_MODES', 'patch_method', 'default_device',
            'item_seed', 'item_rng', 'item_generator', 'seed_everything', 'set_progress', 'progress_enabled', 'progress',
            'Record', 'record_from_dict', 'Counterfactual', 'Caption', 'Hypothesis', 'Verification', 'to_uint8',
-           'quantize', 'save_png', 'load_png', 'image_hash', 'read_jsonl', 'config_hash', 'RunDir', 'Stage',
-           'CacheMiss', 'ModelCache']
+           'quantize', 'save_png', 'load_png', 'image_hash', 'file_sha256', 'read_model_card', 'read_jsonl',
+           'config_hash', 'RunDir', 'Stage', 'CacheMiss', 'ModelCache']
 
 # %% ../nbs/00_core.ipynb #6de06320
 import hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
@@ -425,6 +425,25 @@ def image_hash(image, # float [3,H,W] / [N,3,H,W] in [0,1] (or uint8)
     h = hashlib.sha256(('x'.join(map(str, arr.shape)) + ':').encode())
     h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #11e3c889
+def file_sha256(path:str|Path, # any file
+               ) -> str:
+    "Hex SHA-256 of a file's bytes."
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+def read_model_card(path:str|Path, # the model card, e.g. `weights/autoencoder.card.json`
+                    rebuild:str, # the command that rebuilds the model, quoted in errors
+                   ) -> tuple[dict, Path]:
+    "Read a shipped model's card; return `(card, weights path)` after checking the weights' SHA-256 against it."
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"no model card {path.name} in {path.parent}: rebuild it with `{rebuild}`")
+    card = json.loads(path.read_text())
+    w = path.parent / card['weights']
+    if not w.exists(): raise FileNotFoundError(f"{w} (named by {path}) is missing: rebuild it with `{rebuild}`")
+    if file_sha256(w) != card['sha256']:
+        raise ValueError(f"{w} does not match the sha256 of its model card {path}: rebuild it with `{rebuild}`")
+    return card, w
 
 # %% ../nbs/00_core.ipynb #1f354406
 def _append_jsonl(path:Path, obj:dict):

@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/04_counterfactuals.ipynb #42661c27
-from .core import Counterfactual, default_device, patch_method, progress, quantize, item_generator
+from .core import Counterfactual, default_device, patch_method, progress, quantize, item_generator, file_sha256, read_model_card
 
 # %% ../nbs/04_counterfactuals.ipynb #55573f27
 class _Res(nn.Module):
@@ -118,8 +118,6 @@ def _weights_dir(weights_dir=None):
     from gift_nb.classifier import WEIGHTS_DIR
     return Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
 
-def _sha256(path): return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
 @torch.no_grad()
 def reconstruct(ae:WorldAutoencoder, # the autoencoder
                 images:torch.Tensor, # `[N,3,64,64]` in [0,1]
@@ -167,7 +165,7 @@ def save_autoencoder(ae:WorldAutoencoder, # a trained autoencoder (with `.train_
     card = dict(name='autoencoder', arch='WorldAutoencoder', config=ae.config,
                 n_params=sum(p.numel() for p in ae.parameters()), domain=dict(data='gift_nb.world', size=64),
                 train=getattr(ae, 'train_info', {}), loss='object-weighted L1 (10x) + L1 of image gradients',
-                metrics=dict(decision_agreement=metrics), weights=w.name, sha256=_sha256(w))
+                metrics=dict(decision_agreement=metrics), weights=w.name, sha256=file_sha256(w))
     p = d / 'autoencoder.card.json'
     p.write_text(json.dumps(card, indent=1))
     return p
@@ -177,11 +175,7 @@ def load_autoencoder(weights_dir=None, # folder (default: the package's `weights
                     ) -> WorldAutoencoder:
     "The shipped autoencoder (no training); raises `FileNotFoundError` with the fix when the weights are missing."
     from safetensors.torch import load_file
-    p = _weights_dir(weights_dir) / 'autoencoder.card.json'
-    if not p.exists(): raise FileNotFoundError(f"no autoencoder in {p.parent}: rebuild it with `python tools/make_weights.py autoencoder`")
-    card = json.loads(p.read_text())
-    w = p.parent / card['weights']
-    if _sha256(w) != card['sha256']: raise ValueError(f"{w} does not match the sha256 of its model card {p}: rebuild with `make weights`")
+    card, w = read_model_card(_weights_dir(weights_dir) / 'autoencoder.card.json', 'python tools/make_weights.py autoencoder')
     ae = WorldAutoencoder(**card['config'])
     ae.load_state_dict(load_file(str(w)))
     ae.card = card
