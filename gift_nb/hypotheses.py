@@ -389,6 +389,7 @@ class CaptionAggregator:
     name = 'aggregator'
     def __init__(self,
                  max_per_class:int=10, # hypotheses sent to stage 4 per class
+                 max_combined:int=5, # at most this many `&`/`|` combinations among those sent per class (the other slots keep single concepts and their counts)
                  max_attrs:int=2, # attributes in one concept (1 to 4)
                  n_combine:int=6, # best concepts combined pairwise with | and &
                  counts:tuple=(2,), # n of the at_least(n, c) proposals
@@ -403,6 +404,8 @@ class CaptionAggregator:
                 ):
         if not 1 <= max_attrs <= len(ATTRIBUTES): raise ValueError(f"max_attrs must be in 1..{len(ATTRIBUTES)}, got {max_attrs}")
         if max_per_class < 1: raise ValueError(f"max_per_class must be >= 1, got {max_per_class}")
+        if max_combined < 0: raise ValueError(f"max_combined must be >= 0, got {max_combined}")
+        self.max_combined = int(max_combined)
         self.max_per_class, self.max_attrs, self.n_combine, self.counts, self.n_counts = max_per_class, max_attrs, n_combine, tuple(counts), n_counts
         self.min_score, self.min_support, self.min_gain = min_score, min_support, min_gain
         self.embedder, self.cluster_threshold, self.max_ids, self.show_progress = embedder, cluster_threshold, max_ids, show_progress
@@ -410,7 +413,7 @@ class CaptionAggregator:
 
     def config(self) -> dict:
         "The settings that change the output (for a run directory's stage config)."
-        return dict(proposer=self.name, max_per_class=self.max_per_class, max_attrs=self.max_attrs, n_combine=self.n_combine,
+        return dict(proposer=self.name, max_per_class=self.max_per_class, max_combined=self.max_combined, max_attrs=self.max_attrs, n_combine=self.n_combine,
                     counts=list(self.counts), n_counts=self.n_counts, min_score=self.min_score, min_support=self.min_support,
                     min_gain=self.min_gain, cluster_threshold=self.cluster_threshold,
                     embedder=getattr(self.embedder, 'name', None if self.embedder is None else type(self.embedder).__name__))
@@ -512,10 +515,16 @@ def _finish(self:CaptionAggregator, cands, items, binary, source='aggregator') -
             h = Hypothesis(k=kk, text=text, rule=rule.to_json() if rule is not None else None, provenance=prov,
                            score=round(c.score, 6), source=source)
             kept[canonical(rule) if rule is not None else text] = h
-        hs = list(kept.values())
+        hs, sent, n_comb = list(kept.values()), [], 0
+        for h in hs:   # combinations fill at most `max_combined` slots: a caption names one object, so many `&`/`|`
+            if len(sent) == self.max_per_class: break   # variants of one concept tie with it and must not crowd out
+            comb = h.provenance.get('kind') in ('and', 'or')   # the single concepts and counts stage 4 should also see
+            if comb and n_comb >= self.max_combined: continue
+            n_comb += comb; sent.append(h)
         self.log['proposed'][k] = len(hs)
-        self.log['sent'][k] = min(len(hs), self.max_per_class)
-        out += hs[:self.max_per_class]
+        self.log['sent'][k] = len(sent)
+        self.log.setdefault('combinations_held_back', {})[k] = sum(h.provenance.get('kind') in ('and', 'or') for h in hs) - n_comb
+        out += sent
     return out
 
 # %% ../nbs/06_hypotheses.ipynb #ea7be0fa

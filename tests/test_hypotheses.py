@@ -157,3 +157,21 @@ def test_tiny_random_chat_model_path():
     assert len(p.log['answers']) == 2 and isinstance(p.log['answers'][0], str)
     assert p.log['fallback'] and hs and hs[0].text == 'there is a red metal object'
     assert chat(build_messages(flip_items(RED_METAL)[0])) == p.log['answers'][0]   # greedy: same answer
+
+def test_combinations_do_not_crowd_out_concepts_and_counts():
+    # captions like stage 1+2 give on two_spheres: flips out of class 1 turn a sphere into a cube, and several of
+    # those spheres are also red, so `&`/`|` combinations of 'sphere' outscore 'sphere' itself
+    caps = ([(f'the large red metal sphere became cube', '1->0')] * 6 + [('the small blue rubber sphere became cube', '1->0')] * 4
+            + [('the small red rubber sphere became cylinder', '1->0')] * 3 + [('the large red metal cube became brown', '1->0')] * 3
+            + [('the small green rubber sphere became cylinder', '1->0')] * 2)
+    full = CaptionAggregator(max_per_class=10, max_combined=10, show_progress=False)(caps)
+    kinds = lambda hs: [h.provenance['kind'] for h in hs]
+    assert sum(k in ('and', 'or') for k in kinds(full)) > 5        # without the cap, combinations take most slots
+    agg = CaptionAggregator(max_per_class=10, max_combined=2, show_progress=False)
+    hs = agg(caps)
+    assert sum(k in ('and', 'or') for k in kinds(hs)) == 2 and len(hs) == 10
+    assert agg.log['combinations_held_back'][1] > 0
+    texts = [h.text for h in hs]
+    assert 'there is a sphere' in texts and 'there are at least 2 spheres' in texts
+    assert kinds(CaptionAggregator(max_combined=0, show_progress=False)(caps)).count('and') == 0
+    with pytest.raises(ValueError, match='max_combined'): CaptionAggregator(max_combined=-1)
