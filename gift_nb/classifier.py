@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/02_classifier.ipynb #c4f0c700
-from .core import default_device, patch_method, progress, seed_everything
+from .core import default_device, file_sha256, patch_method, progress, read_model_card, seed_everything
 
 # %% ../nbs/02_classifier.ipynb #0737cc3a
 def check_images(images, # float tensor or array `[N, 3, H, W]` with values in [0, 1]
@@ -442,8 +442,6 @@ def train_classifier(task, # a world `Task` or the name of a shipped task
     return clf
 
 # %% ../nbs/02_classifier.ipynb #e1f408f0
-def _sha256(path): return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
 def save_classifier(clf:Classifier, # a classifier wrapping a `TinyCNN`, with a `.card`
                     name:str=None, # file stem (default: the card's name)
                     weights_dir=None, # folder (default: the package's `weights/`)
@@ -459,7 +457,7 @@ def save_classifier(clf:Classifier, # a classifier wrapping a `TinyCNN`, with a 
     save_file({k: v.detach().cpu().contiguous() for k, v in clf.model.state_dict().items()}, str(w))
     os.chmod(w, 0o644)  # safetensors writes 0600; package data should be world-readable
     card = {**clf.card, 'name': name, 'arch': 'TinyCNN', 'config': clf.model.config, 'class_names': clf.class_names,
-            'weights': w.name, 'sha256': _sha256(w)}
+            'weights': w.name, 'sha256': file_sha256(w)}
     if clf.task is not None: card['task'] = clf.task.to_json()
     p = d / f"{name}.json"
     p.write_text(json.dumps(card, indent=1))
@@ -485,9 +483,7 @@ def load_classifier(name:str, # a shipped classifier ('red_metal', 'cube_or_cyan
     if not p.exists():
         raise FileNotFoundError(f"no classifier {name!r} in {p.parent}: shipped ones are {list_classifiers(weights_dir)} "
                                 "(rebuild them with `make weights`)")
-    card = json.loads(p.read_text())
-    w = p.parent / card['weights']
-    if _sha256(w) != card['sha256']: raise ValueError(f"{w} does not match the sha256 of its model card {p}: rebuild with `make weights`")
+    card, w = read_model_card(p, 'make weights')
     model = TinyCNN(**card['config'])
     model.load_state_dict(load_file(str(w)))
     task = Task.from_json(card['task']) if card.get('task') else None

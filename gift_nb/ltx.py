@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/11_ltx.ipynb #6011e490
-from .core import default_device, patch_method, progress, seed_everything
+from .core import default_device, file_sha256, patch_method, progress, read_model_card, seed_everything
 from .classifier import Classifier, WEIGHTS_DIR, as_classifier, check_images, load_classifier
 from .saliency_metrics import FINE_FRACTIONS, FRACTIONS, composite, pos_auc, reference_images
 
@@ -222,8 +222,6 @@ def pretrain(self:LTX, images, # training images [N,3,H,W] in [0, 1] (all classe
     return self.history
 
 # %% ../nbs/11_ltx.ipynb #9fa9b1fe
-def _sha256(path): return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
 def _explainer_from_config(cfg, classifier):
     if cfg['arch'] == 'FeatureMaskNet':
         return FeatureMaskNet(classifier.model, refine=cfg['config']['refine'], init_keep=cfg['config']['init_keep'])
@@ -249,7 +247,7 @@ def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `Fe
     info = dict(name=name, arch=type(net).__name__, config=net.config, n_params=sum(p.numel() for p in net.parameters()),
                 classifier=ltx.clf.card.get('name'), reference=ltx.reference,
                 settings={k: getattr(ltx, k) for k in _SETTINGS}, history=ltx.history, **card,
-                weights=w.name, sha256=_sha256(w))
+                weights=w.name, sha256=file_sha256(w))
     p = d / f"{name}.ltx.json"
     p.write_text(json.dumps(info, indent=1))
     ltx.card = info
@@ -265,9 +263,7 @@ def load_ltx(name:str='red_metal', # a shipped explainer (named after its classi
     if not p.exists():
         have = sorted(q.name[:-len('.ltx.json')] for q in p.parent.glob('*.ltx.json'))
         raise FileNotFoundError(f"no LTX explainer {name!r} in {p.parent}: shipped ones are {have} (rebuild with `make weights`)")
-    card = json.loads(p.read_text())
-    w = p.parent / card['weights']
-    if _sha256(w) != card['sha256']: raise ValueError(f"{w} does not match the sha256 of its model card {p}: rebuild with `make weights`")
+    card, w = read_model_card(p, 'make weights')
     clf = as_classifier(classifier) if classifier is not None else load_classifier(card['classifier'], weights_dir=weights_dir)
     net = _explainer_from_config(card, clf)
     net.load_state_dict(load_file(str(w)))

