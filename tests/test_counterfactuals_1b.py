@@ -138,6 +138,15 @@ def test_scene_search_semantic_and_cheapest(world):
             assert ((p == 1) == (recs[i].pred_before == 1)).all()
     assert ss.stats['renders'] > 0 and ss.stats['flip_rate'] == 1
 
+def test_scene_search_adds_an_object_when_nothing_cheaper_flips():
+    clf = load_classifier('two_spheres', device='cpu')
+    scenes = [Scene((Obj('sphere', 'red', 'large', 'rubber', x=0., y=0.),))]  # one sphere: 'two spheres' needs a second one
+    ss = SceneSearchExplainer(clf, show_progress=False)
+    r, = ss(None, scenes)
+    assert r.valid and r.direction == '0->1' and r.meta['cost'] == 2.5 and 'sphere was added' in r.meta['edit']
+    m = cf_metrics([r], render(scenes), ss.images, scenes, clf.task.rule)
+    assert m['rows'][0]['edit'] == r.meta['edit'] and m['rows'][0]['semantic']  # the projection finds the same addition
+
 def test_scene_search_bad_input_and_targets(world):
     clf, x, scenes = world
     ss = SceneSearchExplainer(clf, add_grid=0)
