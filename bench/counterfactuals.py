@@ -4,11 +4,12 @@
     python bench/counterfactuals.py                      # all four shipped classifiers, 64 test images each
     python bench/counterfactuals.py --n 32 red_metal     # one classifier, fewer images
     python bench/counterfactuals.py --set steps=80 noise=0.2   # explainer options
+    python bench/counterfactuals.py --method scene-search      # the scene-search reference only (default: both)
 
-Prints one JSON line per classifier and direction (validity, median changed-pixel fraction, semantic validity,
+Prints one JSON line per method, classifier and direction (validity, median changed-pixel fraction, semantic validity,
 semantic counterfactuals per second of search) and one overall line. Targets: validity >= 0.9 per direction, median
 changed fraction <= 0.10, semantic >= 0.70 overall, >= 1 semantic counterfactual per second on 2 cores."""
-import argparse, json, os, sys, time
+import argparse, itertools, json, os, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -19,20 +20,24 @@ def main(argv=None):
     ap.add_argument('--seed', type=int, default=2024, help='data seed')
     ap.add_argument('--threads', type=int, default=2, help='torch threads')
     ap.add_argument('--set', nargs='*', default=[], help='explainer options, key=value')
+    ap.add_argument('--method', choices=['latent', 'scene-search', 'both'], default='both',
+                    help='latent search (the default explainer), the scene-search reference (a perfect generator), or both')
     a = ap.parse_args(argv)
     import torch
     torch.set_num_threads(a.threads)
     from gift_nb.classifier import load_classifier
     from gift_nb.world import make_dataset
-    from gift_nb.counterfactuals import CounterfactualExplainer, load_autoencoder, cf_metrics, edit_candidates
+    from gift_nb.counterfactuals import CounterfactualExplainer, SceneSearchExplainer, load_autoencoder, cf_metrics, edit_candidates
+    methods = ['latent', 'scene-search'] if a.method == 'both' else [a.method]
     kw = {k: json.loads(v) for k, v in (s.split('=', 1) for s in a.set)}
     ae = load_autoencoder()
-    tot = dict(n=0, valid=0, semantic=0, seconds=0.)
-    for name in a.classifiers:
+    tots = {m: dict(n=0, valid=0, semantic=0, seconds=0.) for m in methods}
+    for name, method in itertools.product(a.classifiers, methods):
+        tot = tots[method]
         clf = load_classifier(name, device='cpu')
         x, y, scenes = make_dataset(clf.task, a.n, seed=a.seed, split='test')
-        ex = CounterfactualExplainer(clf, ae, show_progress=False, **kw)
-        t = time.perf_counter(); recs = ex(x); dt = time.perf_counter() - t
+        ex = CounterfactualExplainer(clf, ae, show_progress=False, **kw) if method == 'latent' else SceneSearchExplainer(clf, show_progress=False)
+        t = time.perf_counter(); recs = ex(x) if method == 'latent' else ex(x, scenes); dt = time.perf_counter() - t
         m = cf_metrics(recs, x, ex.images, scenes, clf.task.rule, ae, seconds=dt)
         # ceiling: share of attempts whose source scene admits a cheap edit that changes the rule's truth at all
         # (e.g. cube_or_cyan 1->0 with two cubes has none, so no counterfactual of it can be semantic)
@@ -42,7 +47,7 @@ def main(argv=None):
         for d in ('1->0', '0->1', 'all'):
             r = m[d]
             cd = [c for c, rr in zip(can, recs) if d == 'all' or rr.direction == d]
-            print(json.dumps(dict(classifier=name, direction=d, n=r['n'], validity=round(r['validity'], 3),
+            print(json.dumps(dict(method=method, classifier=name, direction=d, n=r['n'], validity=round(r['validity'], 3),
                                   changed_median=round(r['changed_median'], 4), l1=round(r['l1'], 4),
                                   semantic=round(r['semantic'], 3), semantic_of_all=round(r['semantic_of_all'], 3), semantic_loose=round(r['semantic_loose'], 3),
                                   ceiling=round(sum(cd) / max(len(cd), 1), 3),
@@ -51,10 +56,11 @@ def main(argv=None):
                                      if d == 'all' else {}))), flush=True)
         tot['n'] += m['all']['n']; tot['valid'] += round(m['all']['validity'] * m['all']['n'])
         tot['semantic'] += m['all']['n_semantic']; tot['seconds'] += dt
-    print(json.dumps(dict(classifier='ALL', n=tot['n'], validity=round(tot['valid'] / tot['n'], 3),
-                          semantic=round(tot['semantic'] / max(tot['valid'], 1), 3),
-                          semantic_per_s=round(tot['semantic'] / tot['seconds'], 3), seconds=round(tot['seconds'], 1),
-                          threads=a.threads, options=kw)))
+    for method, tot in tots.items():
+        print(json.dumps(dict(method=method, classifier='ALL', n=tot['n'], validity=round(tot['valid'] / tot['n'], 3),
+                              semantic=round(tot['semantic'] / max(tot['valid'], 1), 3),
+                              semantic_per_s=round(tot['semantic'] / tot['seconds'], 3), seconds=round(tot['seconds'], 1),
+                              threads=a.threads, options=kw if method == 'latent' else {})))
 
 if __name__ == '__main__':
     main()

@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['WorldAutoencoder', 'ae_loss', 'train_autoencoder', 'reconstruct', 'decision_agreement', 'save_autoencoder',
            'load_autoencoder', 'CounterfactualExplainer', 'edit_candidates', 'project_counterfactual', 'cf_metrics',
-           'CounterfactualViewer', 'plot_counterfactuals']
+           'CounterfactualViewer', 'plot_counterfactuals', 'DiffusionCounterfactualExplainer', 'scene_edits',
+           'SceneSearchExplainer']
 
 # %% ../nbs/04_counterfactuals.ipynb #86ad9ccb
 import json, math, os, time, hashlib, warnings
@@ -514,70 +515,173 @@ def _png(image:torch.Tensor, scale:int=3) -> bytes:
     if scale > 1: im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
     buf = io.BytesIO(); im.save(buf, format='PNG'); return buf.getvalue()
 
+def _probs_png(before:list, after:list, names:list, k:int, width:float=2.6) -> bytes:
+    "PNG bytes of a small bar chart of class probabilities before / after (class k in bold)."
+    import io
+    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    C = len(before)
+    fig = Figure(figsize=(width, 0.35 + 0.28 * C), dpi=80); FigureCanvasAgg(fig)
+    ax = fig.add_subplot(111)
+    y = np.arange(C)
+    ax.barh(y - 0.2, before, 0.4, color='#9e9e9e', label='before'); ax.barh(y + 0.2, after, 0.4, color='#1f77b4', label='after')
+    ax.set_yticks(y, [str(n) for n in names], fontsize=7); ax.invert_yaxis(); ax.set_xlim(0, 1); ax.tick_params(labelsize=7)
+    ax.get_yticklabels()[k].set_fontweight('bold')
+    fig.tight_layout(pad=0.3)
+    buf = io.BytesIO(); fig.savefig(buf, format='png'); return buf.getvalue()
+
+def _caption_map(captions, records) -> dict:
+    "Captions as {record id: text}, from a list (one per record), a dict by id, or `Caption` records (by `.pair`)."
+    if captions is None: return {}
+    if isinstance(captions, dict): return {str(k): str(v) for k, v in captions.items()}
+    captions = list(captions)
+    if all(hasattr(c, 'pair') and hasattr(c, 'text') for c in captions): return {c.pair: c.text for c in captions}
+    if len(captions) != len(records):
+        raise ValueError(f"captions has {len(captions)} entries for {len(records)} records: give one per record, a dict by record id, or Caption records")
+    return {r.id: str(c) for r, c in zip(records, captions) if c is not None}
+
+# %% ../nbs/04_counterfactuals.ipynb #i6v00001
 class CounterfactualViewer:
-    "Browse counterfactuals (original | counterfactual | amplified difference) with their probabilities and edits."
-    FILTERS = ('all', 'valid', 'invalid', '1->0', '0->1')
+    "Browse counterfactual pairs (original | counterfactual | amplified difference, probabilities, edit, caption)."
+    DIRECTIONS, VALIDITY = ('all', '1->0', '0->1'), ('all', 'valid', 'invalid')
+    FILTERS = ('all', 'valid', 'invalid', '1->0', '0->1')  # accepted by `set_filter`
     def __init__(self, records:list, # `Counterfactual`s (their `source`/`image` index the two image tensors)
                  images:torch.Tensor, # originals `[N,3,H,W]`
                  cf_images:torch.Tensor, # counterfactuals (the explainer's `.images`)
                  notes:list|None=None, # one text per record (e.g. the projected edit), shown under the images
+                 captions=None, # stage-2 captions: one per record, a dict by record id, or `Caption` records
                  class_names=None, # names of the classes (default '0', '1', ...)
+                 amplify:float=4., # the difference map shows |x' - x| × amplify
+                 scale:int=3, # images are shown enlarged this many times
                 ):
         if notes is not None and len(notes) != len(records): raise ValueError(f"notes has {len(notes)} entries for {len(records)} records")
         self.records, self.images, self.cf_images = list(records), images, cf_images
         self.notes = list(notes) if notes is not None else [''] * len(self.records)
-        self.class_names = class_names
-        self.filter, self.index, self._w = 'all', 0, None
+        self.captions = _caption_map(captions, self.records)
+        self.class_names, self.amplify, self.scale = class_names, float(amplify), int(scale)
+        self.direction, self.validity, self.index = 'all', 'all', 0
+        self._w, self._root, self._busy = None, None, False
+
+    def __repr__(self): return f"CounterfactualViewer({len(self.records)} pairs, showing {len(self.items)}: direction={self.direction}, validity={self.validity})"
+
+    @property
+    def filter(self) -> str:
+        "The filters as one string ('all', '1->0', 'valid', '0->1 valid', ...)."
+        f = ' '.join(v for v in (self.direction, self.validity) if v != 'all')
+        return f or 'all'
 
     @property
     def items(self) -> list:
-        "Positions (in `records`) shown under the current filter."
-        f = self.filter
-        keep = lambda r: f == 'all' or (f == 'valid' and r.valid) or (f == 'invalid' and not r.valid) or r.direction == f
-        return [i for i, r in enumerate(self.records) if keep(r)]
+        "Positions (in `records`) shown under the current filters."
+        ok = lambda r: ((self.direction == 'all' or r.direction == self.direction) and
+                        (self.validity == 'all' or r.valid == (self.validity == 'valid')))
+        return [i for i, r in enumerate(self.records) if ok(r)]
 
-    def set_filter(self, f:str): # one of `FILTERS`
-        "Show only some records; resets to the first one."
+
+# %% ../nbs/04_counterfactuals.ipynb #i6v00002
+@patch_method
+def set_filter(self:CounterfactualViewer,
+               f:str|None=None, # one of `FILTERS` ('all' clears both filters)
+               direction:str|None=None, # 'all', '1->0' or '0->1'
+               validity:str|None=None, # 'all', 'valid' or 'invalid'
+              ):
+    "Show only some records; goes back to the first one."
+    if f is not None:
         if f not in self.FILTERS: raise ValueError(f"filter must be one of {self.FILTERS}, got {f!r}")
-        self.filter, self.index = f, 0; self._refresh()
+        if f == 'all': direction, validity = 'all', 'all'
+        elif f in self.DIRECTIONS: direction = f
+        else: validity = f
+    if direction is not None and direction not in self.DIRECTIONS: raise ValueError(f"direction must be one of {self.DIRECTIONS}, got {direction!r}")
+    if validity is not None and validity not in self.VALIDITY: raise ValueError(f"validity must be one of {self.VALIDITY}, got {validity!r}")
+    if direction is not None: self.direction = direction
+    if validity is not None: self.validity = validity
+    self.index = 0; self._refresh()
 
-    def step(self, n:int=1): # how many items to move (negative: back); wraps around
-        "Move through the filtered items."
-        if self.items: self.index = (self.index + n) % len(self.items)
-        self._refresh()
+@patch_method
+def go(self:CounterfactualViewer, i:int): # position among the filtered items (clipped)
+    "Show the i-th filtered item."
+    n = len(self.items)
+    self.index = min(max(int(i), 0), max(n - 1, 0)); self._refresh()
 
-    def current(self) -> dict|None:
-        "What is shown now: the record, its note, a caption line and the three images (None when the filter is empty)."
-        its = self.items
-        if not its: return None
-        j = its[min(self.index, len(its) - 1)]
-        r = self.records[j]
-        x, xc = self.images[r.source], self.cf_images[r.image]
-        name = lambda c: self.class_names[c] if self.class_names else str(c)
-        text = (f"{r.id} · {r.direction} · {'valid' if r.valid else 'NOT valid'} · p({name(r.k)}) "
-                f"{r.probs_before[r.k]:.2f} → {r.probs_after[r.k]:.2f}")
-        return dict(position=j, record=r, note=self.notes[j], text=text, original=x, counterfactual=xc,
-                    difference=((xc - x).abs() * 4).clamp(0, 1))
+@patch_method
+def step(self:CounterfactualViewer, n:int=1): # how many items to move (negative: back); wraps around
+    "Move through the filtered items."
+    if self.items: self.index = (self.index + n) % len(self.items)
+    self._refresh()
 
-    def widget(self):
-        "The ipywidgets view (buttons, filter, three images, text)."
-        import ipywidgets as W
-        self._w = dict(imgs=[W.Image(format='png') for _ in range(3)], text=W.HTML(), note=W.HTML(),
-                       prev=W.Button(description='◀'), next=W.Button(description='▶'),
-                       filt=W.Dropdown(options=self.FILTERS, value=self.filter, description='show'))
-        w = self._w
-        w['prev'].on_click(lambda _: self.step(-1)); w['next'].on_click(lambda _: self.step(1))
-        w['filt'].observe(lambda ch: self.set_filter(ch['new']), names='value')
-        self._refresh()
-        return W.VBox([W.HBox([w['prev'], w['next'], w['filt']]), W.HBox(w['imgs']), w['text'], w['note']])
+@patch_method
+def attach_captions(self:CounterfactualViewer, captions): # one per record, a dict by record id, or `Caption` records
+    "Add (or replace) stage-2 captions."
+    self.captions.update(_caption_map(captions, self.records)); self._refresh()
+    return self
 
-    def _refresh(self):
-        if self._w is None: return
-        c = self.current()
-        for im, key in zip(self._w['imgs'], ('original', 'counterfactual', 'difference')):
-            im.value = _png(c[key]) if c else b''
-        self._w['text'].value = c['text'] if c else '(nothing to show under this filter)'
-        self._w['note'].value = f"<i>{c['note']}</i>" if c and c['note'] else ''
+@patch_method
+def current(self:CounterfactualViewer) -> dict|None:
+    "What is shown now: the record, its note and caption, a text line, the images (None when the filter is empty)."
+    its = self.items
+    if not its: return None
+    j = its[min(self.index, len(its) - 1)]
+    r = self.records[j]
+    x, xc = self.images[r.source], self.cf_images[r.image]
+    name = lambda c: self.class_names[c] if self.class_names else str(c)
+    text = (f"{r.id} · {r.direction} · {'valid' if r.valid else 'NOT valid'} · p({name(r.k)}) "
+            f"{r.probs_before[r.k]:.2f} → {r.probs_after[r.k]:.2f} · {name(r.pred_before)} → {name(r.pred_after)}")
+    return dict(position=j, record=r, note=self.notes[j], caption=self.captions.get(r.id, ''), text=text,
+                original=x, counterfactual=xc, difference=((xc - x).abs() * self.amplify).clamp(0, 1))
+
+
+# %% ../nbs/04_counterfactuals.ipynb #i6v00003
+@patch_method
+def widget(self:CounterfactualViewer):
+    "The ipywidgets view (built once): slider, buttons, filters, images, probabilities, text, note and caption."
+    if self._root is not None: return self._root
+    import ipywidgets as W
+    lay = W.Layout(width='auto')
+    w = self._w = dict(imgs=[W.Image(format='png') for _ in range(3)], probs=W.Image(format='png'),
+                       heads=[W.HTML(f"<small>{t}</small>") for t in ('original', 'counterfactual', f'|difference| × {self.amplify:g}', "p(class): <span style='color:#9e9e9e'>before</span> / <span style='color:#1f77b4'>after</span>")],
+                       text=W.HTML(), note=W.HTML(), caption=W.HTML(),
+                       slider=W.IntSlider(min=0, max=0, value=0, description='pair', continuous_update=False),
+                       prev=W.Button(description='◀', layout=W.Layout(width='40px')), next=W.Button(description='▶', layout=W.Layout(width='40px')),
+                       direction=W.Dropdown(options=self.DIRECTIONS, value=self.direction, description='direction', layout=lay),
+                       validity=W.Dropdown(options=self.VALIDITY, value=self.validity, description='validity', layout=lay))
+    def on_slider(ch):
+        if not self._busy: self.index = int(ch['new']); self._refresh()
+    w['slider'].observe(on_slider, names='value')
+    w['prev'].on_click(lambda _: self.step(-1)); w['next'].on_click(lambda _: self.step(1))
+    w['direction'].observe(lambda ch: None if self._busy else self.set_filter(direction=ch['new']), names='value')
+    w['validity'].observe(lambda ch: None if self._busy else self.set_filter(validity=ch['new']), names='value')
+    cols = [W.VBox([h, im]) for h, im in zip(w['heads'], w['imgs'] + [w['probs']])]
+    self._root = W.VBox([W.HBox([w['prev'], w['slider'], w['next'], w['direction'], w['validity']]), W.HBox(cols),
+                         w['text'], w['note'], w['caption']])
+    self._refresh()
+    return self._root
+
+@patch_method
+def _refresh(self:CounterfactualViewer):
+    "Write the state into the widgets (when built)."
+    if self._w is None: return
+    w, c, n = self._w, self.current(), len(self.items)
+    self._busy = True
+    try:
+        w['slider'].max = max(n - 1, 0); w['slider'].value = min(self.index, max(n - 1, 0)); w['slider'].disabled = n < 2
+        w['direction'].value, w['validity'].value = self.direction, self.validity
+    finally: self._busy = False
+    for im, key in zip(w['imgs'], ('original', 'counterfactual', 'difference')):
+        im.value = _png(c[key], self.scale) if c else b''
+    if c:
+        r = c['record']
+        names = self.class_names or [str(i) for i in range(len(r.probs_before))]
+        w['probs'].value = _probs_png(r.probs_before, r.probs_after, names, r.k)
+    else: w['probs'].value = b''
+    w['text'].value = f"{c['text']} ({self.index + 1} of {n})" if c else '(nothing to show under these filters)'
+    w['note'].value = f"<i>{c['note']}</i>" if c and c['note'] else ''
+    w['caption'].value = f"caption: <b>{c['caption']}</b>" if c and c['caption'] else ''
+
+@patch_method
+def _ipython_display_(self:CounterfactualViewer):
+    from IPython.display import display
+    display(self.widget())
+
 
 # %% ../nbs/04_counterfactuals.ipynb #cbfa20c0
 def plot_counterfactuals(records:list, # `Counterfactual`s
@@ -607,3 +711,363 @@ def plot_counterfactuals(records:list, # `Counterfactual`s
     ax.imshow(canvas.permute(1, 2, 0).numpy()); ax.axis('off')
     if title: ax.set_title(title, fontsize=9)
     return fig, ax
+
+# %% ../nbs/04_counterfactuals.ipynb #i6d00002
+def _other_class_targets(probs, k):
+    "Default targets: leave class k when it is predicted (the runner-up class), else enter k."
+    pred = probs.argmax(1)
+    runner = probs.clone(); runner[:, k] = -1
+    return torch.where(pred == k, runner.argmax(1), torch.full_like(pred, k))
+
+def _check_rgb(images):
+    "Images as a float tensor `[N,3,H,W]` in [0,1] (grayscale repeated with a warning), or a clear error."
+    if isinstance(images, np.ndarray): images = torch.from_numpy(np.ascontiguousarray(images))
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a torch tensor or numpy array [N,3,H,W], got {type(images).__name__}")
+    if not images.is_floating_point():
+        raise TypeError(f"images must be float in [0,1], got {images.dtype}" + (" (divide uint8 images by 255)" if images.dtype == torch.uint8 else ""))
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"images must be a batch [N,3,H,W], got shape {tuple(images.shape)}" + (" (one image: use x[None])" if images.ndim == 3 else ""))
+    x = images.detach().float().cpu()
+    if len(x) and not torch.isfinite(x).all(): raise ValueError("images contain NaN or inf values: clean them before explaining")
+    if len(x) and (x.min() < 0 or x.max() > 1): raise ValueError(f"images must lie in [0,1], got values in [{x.min():.3g}, {x.max():.3g}]")
+    if x.shape[1] == 1:
+        warnings.warn("grayscale images: repeating the channel to RGB")
+        x = x.expand(-1, 3, -1, -1)
+    return x.contiguous()
+
+_SCHEDULER_NEEDS = ('set_timesteps', 'step', 'add_noise')
+
+def _check_scheduler(scheduler):
+    "Raise a clear error when `scheduler` lacks what the diffusion explainer uses."
+    missing = [m for m in _SCHEDULER_NEEDS if not callable(getattr(scheduler, m, None))]
+    if getattr(scheduler, 'alphas_cumprod', None) is None: missing.append('alphas_cumprod')
+    if missing:
+        raise TypeError(f"scheduler {type(scheduler).__name__} lacks {', '.join(missing)}: use a DDPM-style diffusers "
+                        "scheduler with set_timesteps, step, add_noise and alphas_cumprod (DDPMScheduler, DDIMScheduler)")
+    pt = getattr(getattr(scheduler, 'config', None), 'prediction_type', 'epsilon')
+    if pt not in ('epsilon', 'sample', 'v_prediction'):
+        raise ValueError(f"scheduler {type(scheduler).__name__} has prediction_type={pt!r}; supported: epsilon, sample, v_prediction")
+    return pt
+
+# %% ../nbs/04_counterfactuals.ipynb #i6d00003
+def _load_diffusion(model, scheduler, local_files_only):
+    "(unet, scheduler) from a UNet + scheduler, a pipeline, or a path / hub id."
+    if isinstance(model, (str, Path)):
+        from diffusers import DiffusionPipeline
+        model = DiffusionPipeline.from_pretrained(str(model), local_files_only=local_files_only)
+    if not isinstance(model, nn.Module) and hasattr(model, 'unet'):  # a pipeline
+        if scheduler is None: scheduler = getattr(model, 'scheduler', None)
+        if getattr(model, 'vqvae', None) is not None or getattr(model, 'vae', None) is not None:
+            raise ValueError(f"{type(model).__name__} is a latent diffusion pipeline: the diffusion explainer works in pixel "
+                             "space (a DDPMPipeline / UNet2DModel with 3 input channels)")
+        model = model.unet
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a diffusers UNet2DModel, a DDPMPipeline or a path / hub id, got {type(model).__name__}")
+    cfg = getattr(model, 'config', None)
+    cin = getattr(cfg, 'in_channels', None)
+    if cin != 3:
+        raise ValueError(f"{type(model).__name__} has in_channels={cin}: the diffusion explainer needs a pixel-space RGB model (in_channels=3)")
+    if scheduler is None:
+        raise ValueError("no scheduler: pass scheduler=... (e.g. DDIMScheduler.from_pretrained(path, subfolder='scheduler'), "
+                         "the schedule the UNet was trained with), or pass the whole pipeline, which carries its scheduler")
+    return model, scheduler
+
+# %% ../nbs/04_counterfactuals.ipynb #i6d00004
+class DiffusionCounterfactualExplainer:
+    "Stage 1 (Hugging Face backend): DiME/ACE-style counterfactuals: noise each image, denoise with classifier and proximity guidance."
+    method = 'diffusion'
+    def __init__(self, classifier, # a `Classifier` (images in [0,1] -> probabilities)
+                 model, # a diffusers `UNet2DModel`, a `DDPMPipeline`, or a local path / hub id of one
+                 scheduler=None, # a DDPM-style scheduler (default: the pipeline's); copied, never changed
+                 k:int=1, # the class explained: a flip is the prediction entering or leaving k
+                 strength:float=0.4, # how far the image is noised: t_start = strength × the schedule (0 < strength <= 1)
+                 num_inference_steps:int=50, # steps of the full schedule (about strength × this many are run)
+                 guidance_scale:float=0.1, # size of the classifier step on x0_hat (RMS per pixel in [-1,1] units, × (1 - p(target)))
+                 proximity_scale:float=0.05, # weight of the pull of x0_hat toward the original
+                 proximity:str='l2', # 'l2' (pull ∝ the difference) or 'l1' (pull ∝ its sign)
+                 eta:float=0., # DDIM's eta (ignored by schedulers without it)
+                 batch_size:int=8, # images per denoising batch
+                 seed:int=0, # seed of the noise (per batch, from the first item's index)
+                 device=None, # torch device (default: `default_device()`)
+                 dtype=None, # UNet dtype (e.g. torch.float16 on CUDA; default: the UNet's)
+                 local_files_only:bool=False, # when `model` is a path / hub id: never download
+                 show_progress:bool|None=None, # tqdm bar over denoising steps
+                ):
+        unet, sch = _load_diffusion(model, scheduler, local_files_only)
+        self.prediction_type = _check_scheduler(sch)
+        import copy
+        self.scheduler = copy.deepcopy(sch)
+        if not 0 < strength <= 1: raise ValueError(f"strength must lie in (0, 1], got {strength}")
+        if proximity not in ('l1', 'l2'): raise ValueError(f"proximity must be 'l1' or 'l2', got {proximity!r}")
+        self.classifier, self.k = classifier, int(k)
+        self.device = default_device(device)
+        self.unet = unet.to(self.device, dtype=dtype).eval() if dtype is not None else unet.to(self.device).eval()
+        for p in self.unet.parameters(): p.requires_grad_(False)
+        ss = getattr(self.unet.config, 'sample_size', None)
+        self.sample_size = None if ss is None else ((ss, ss) if isinstance(ss, int) else tuple(ss))
+        self.strength, self.num_inference_steps, self.eta = float(strength), int(num_inference_steps), float(eta)
+        self.guidance_scale, self.proximity_scale, self.proximity = float(guidance_scale), float(proximity_scale), proximity
+        self.batch_size, self.seed, self.show_progress = max(1, int(batch_size)), int(seed), show_progress
+        self.images, self.stats = torch.zeros(0, 3, 1, 1), {}
+
+    def __repr__(self):
+        return (f"DiffusionCounterfactualExplainer({self.classifier!r}, {type(self.unet).__name__}, "
+                f"{type(self.scheduler).__name__}, k={self.k}, strength={self.strength}, steps={self.num_inference_steps}, "
+                f"guidance={self.guidance_scale}, proximity={self.proximity}:{self.proximity_scale})")
+
+# %% ../nbs/04_counterfactuals.ipynb #i6d00005
+@patch_method
+def _timesteps(self:DiffusionCounterfactualExplainer):
+    "The timesteps run: the last `strength` fraction of the scheduler's schedule (as in diffusers' img2img)."
+    sch = self.scheduler
+    sch.set_timesteps(self.num_inference_steps)
+    n_run = min(int(self.num_inference_steps * self.strength), self.num_inference_steps)
+    if n_run < 1:
+        raise ValueError(f"strength={self.strength} × num_inference_steps={self.num_inference_steps} runs no step: raise one of them")
+    order = getattr(sch, 'order', 1)
+    return sch.timesteps[(self.num_inference_steps - n_run) * order:]
+
+@patch_method
+def _guide(self:DiffusionCounterfactualExplainer, x0, x_ref, target, out_size):
+    "One guidance step on the predicted clean image x0 (in [-1,1]): toward the target class, back toward x_ref."
+    with torch.enable_grad():
+        xg = x0.detach().float().requires_grad_(True)
+        img = ((xg + 1) / 2).clamp(0, 1)
+        if out_size is not None: img = F.interpolate(img, size=out_size, mode='bilinear', antialias=False, align_corners=False)
+        logits = self.classifier.logits(img)
+        ce = F.cross_entropy(logits, target, reduction='sum')
+        g, = torch.autograd.grad(ce, xg)
+    p_t = logits.detach().softmax(1).gather(1, target[:, None])[:, 0].to(x0.device)
+    rms = g.flatten(1).pow(2).mean(1).sqrt().clamp_min(1e-12).view(-1, 1, 1, 1)
+    step = self.guidance_scale * (1 - p_t).view(-1, 1, 1, 1) * g / rms
+    d = x0.float() - x_ref
+    pull = self.proximity_scale * (d if self.proximity == 'l2' else d.sign())
+    return (x0.float() - step - pull), p_t
+
+@patch_method
+def _denoise(self:DiffusionCounterfactualExplainer, x, target, gen, bar, callback, batch_start):
+    "Noise a batch to t_start and denoise it with guidance; returns images in [0,1] at the model's size."
+    sch, unet, dev = self.scheduler, self.unet, self.device
+    ts = self._timesteps()
+    out_size = tuple(x.shape[-2:])
+    xm = x if self.sample_size is None or out_size == self.sample_size else \
+        F.interpolate(x, size=self.sample_size, mode='bilinear', antialias=True, align_corners=False).clamp(0, 1)
+    ref = (xm * 2 - 1).to(dev)
+    udt = next(unet.parameters()).dtype
+    noise = torch.randn(ref.shape, generator=gen, device=dev)
+    sample = sch.add_noise(ref, noise, ts[:1].repeat(len(ref)).to(dev))
+    ac = sch.alphas_cumprod.to(dev)
+    step_kw = {}
+    import inspect
+    params = inspect.signature(sch.step).parameters
+    if 'generator' in params: step_kw['generator'] = gen
+    if 'eta' in params: step_kw['eta'] = self.eta
+    tgt = target.to(self.classifier.device)
+    for i, t in enumerate(ts):
+        a = ac[int(t)]; s0, s1 = a.sqrt(), (1 - a).sqrt()
+        inp = sch.scale_model_input(sample, t) if hasattr(sch, 'scale_model_input') else sample
+        with torch.no_grad(): out = unet(inp.to(udt), t).sample.float()
+        pred, rest = out[:, :3], out[:, 3:]
+        if self.prediction_type == 'epsilon': x0 = (sample - s1 * pred) / s0
+        elif self.prediction_type == 'sample': x0 = pred
+        else: x0 = s0 * sample - s1 * pred
+        x0g, p_t = self._guide(x0, ref, tgt, None if out_size == tuple(ref.shape[-2:]) else out_size)
+        if self.prediction_type == 'epsilon': new = (sample - s0 * x0g) / s1.clamp_min(1e-8)
+        elif self.prediction_type == 'sample': new = x0g
+        else: new = (s0 * sample - x0g) / s1.clamp_min(1e-8)
+        sample = sch.step(torch.cat([new, rest], 1), t, sample, **step_kw).prev_sample
+        if callback is not None:
+            state = dict(sample=sample, x0=x0g.detach(), p_target=p_t.cpu(), batch_start=batch_start)
+            res = callback(i, int(t), state)
+            if isinstance(res, dict) and res.get('sample') is not None: sample = res['sample']
+        bar.update(1)
+    img = ((sample.float().clamp(-1, 1) + 1) / 2).cpu()
+    if tuple(img.shape[-2:]) != out_size:
+        img = F.interpolate(img, size=out_size, mode='bilinear', antialias=True, align_corners=False).clamp(0, 1)
+    return img
+
+# %% ../nbs/04_counterfactuals.ipynb #i6d00006
+@patch_method
+def __call__(self:DiffusionCounterfactualExplainer,
+             images, # float `[N,3,H,W]` in [0,1] (another size than the model's: resized for the model, with a warning)
+             target=None, # class to aim for: None (the other class), an int, or one per image
+             ids=None, # record ids (default 'cf-000000', ...), one per image
+             callback_on_step_end=None, # `f(step, timestep, state)` after each step; `state` has 'sample', 'x0', 'p_target', 'batch_start'; return a dict with 'sample' to replace it
+            ) -> list:
+    "One diffusion counterfactual per image; returns `Counterfactual` records (failures flagged `valid=False`)."
+    from tqdm.auto import tqdm
+    from gift_nb.core import progress_enabled
+    x = _check_rgb(images)
+    N = len(x)
+    self.images, self.stats = x.new_zeros((0,) + tuple(x.shape[1:])), dict(n=N, n_valid=0, flip_rate=float('nan'), seconds=0.)
+    if N == 0: return []
+    if self.sample_size is not None and tuple(x.shape[-2:]) != self.sample_size:
+        warnings.warn(f"images of size {tuple(x.shape[-2:])} are resized to {self.sample_size} for the diffusion model "
+                      "(its sample_size) and the counterfactuals back to the input size")
+    ids = [f"cf-{i:06d}" for i in range(N)] if ids is None else [str(i) for i in ids]
+    if len(ids) != N: raise ValueError(f"ids has {len(ids)} entries for {N} images")
+    t0 = time.perf_counter()
+    pb = self.classifier(x)
+    C = pb.shape[1]
+    if not 0 <= self.k < C: raise ValueError(f"k={self.k} is not a class of this classifier ({C} classes)")
+    if target is None: tg = _other_class_targets(pb, self.k)
+    else:
+        tg = torch.as_tensor(target).long().flatten().cpu()
+        if tg.numel() == 1: tg = tg.expand(N).clone()
+        if tg.numel() != N: raise ValueError(f"target has {tg.numel()} entries for {N} images: give one int or one per image")
+        if ((tg < 0) | (tg >= C)).any(): raise ValueError(f"target classes must lie in 0..{C-1}, got {tg.unique().tolist()}")
+    n_steps = len(self._timesteps())
+    bar = tqdm(total=n_steps * math.ceil(N / self.batch_size), disable=not progress_enabled(self.show_progress), desc='diffusion counterfactuals')
+    outs = []
+    try:
+        for b in range(0, N, self.batch_size):
+            gen = item_generator(self.seed, 'diffusion-counterfactuals', f"batch-{b}", self.device)
+            outs.append(self._denoise(x[b:b+self.batch_size], tg[b:b+self.batch_size], gen, bar, callback_on_step_end, b))
+    finally: bar.close()
+    xq = quantize(torch.cat(outs))
+    pa = self.classifier(xq)
+    self.images = xq
+    recs, k = [], self.k
+    for i in range(N):
+        bi, ai = int(pb[i].argmax()), int(pa[i].argmax())
+        diff = (xq[i] - x[i]).abs().amax(0)
+        recs.append(Counterfactual(id=ids[i], source=i, image=i, k=k, probs_before=pb[i].tolist(), probs_after=pa[i].tolist(),
+                                   pred_before=bi, pred_after=ai, target=int(tg[i]), direction='1->0' if bi == k else '0->1',
+                                   valid=(bi == k) != (ai == k), method=self.method,
+                                   meta=dict(strength=self.strength, steps_run=n_steps, guidance_scale=self.guidance_scale,
+                                             proximity_scale=self.proximity_scale, l1=float((xq[i] - x[i]).abs().mean()),
+                                             changed=float((diff > 0.1).float().mean()))))
+    nv = sum(r.valid for r in recs)
+    self.stats = dict(n=N, n_valid=nv, flip_rate=nv / N, seconds=round(time.perf_counter() - t0, 3),
+                      by_direction={d: dict(n=sum(r.direction == d for r in recs), valid=sum(r.valid for r in recs if r.direction == d))
+                                    for d in ('1->0', '0->1')})
+    return recs
+
+# %% ../nbs/04_counterfactuals.ipynb #i6s00002
+def _add_positions(scene, n:int=3):
+    "Ground points of an `n`×`n` sub-grid of the projection's 25×25 addition grid where a large object fits in `scene`."
+    from gift_nb.world import Obj, _fits
+    xy, _ = _add_grid()
+    g = np.unique(np.round(np.linspace(0, 24, n + 2)[1:-1]).astype(int))
+    pts = [xy[a * 25 + b] for a in g for b in g]
+    return [(float(px), float(py)) for px, py in pts
+            if _fits(scene.objects, Obj('cylinder', 'gray', 'large', 'rubber', x=float(px), y=float(py)))]
+
+def scene_edits(scene, # the source scene
+                max_attrs:int=2, # change up to this many attributes of one object
+                add_grid:int=3, # additions on an add_grid × add_grid grid of ground points (0: no additions)
+               ) -> list:
+    "Cheap edits of `scene` with their cost (design order): `(cost, edited scene, Edit)` for changes, removals, additions."
+    import itertools
+    from dataclasses import replace
+    from gift_nb.world import ATTRIBUTES, Scene, Obj, Edit, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, MAX_OBJECTS
+    out, objs = [], list(scene.objects)
+    for i, o in enumerate(objs):
+        for n in range(1, max_attrs + 1):
+            for attrs in itertools.combinations(ATTRIBUTES, n):
+                for vals in itertools.product(*[[v for v in ATTRIBUTES[a] if v != getattr(o, a)] for a in attrs]):
+                    ops = [('set', i, a, getattr(o, a), v) for a, v in zip(attrs, vals)]
+                    out.append((n * COST_ATTRIBUTE, Scene(tuple(objs[:i] + [replace(o, **dict(zip(attrs, vals)))] + objs[i+1:])), Edit(n * COST_ATTRIBUTE, ops)))
+        out.append((COST_REMOVE, Scene(tuple(objs[:i] + objs[i+1:])), Edit(COST_REMOVE, [('remove', i, o)])))
+    if add_grid and len(objs) < MAX_OBJECTS:
+        for px, py in _add_positions(scene, add_grid):
+            for shape, color, size, material in itertools.product(*ATTRIBUTES.values()):
+                o = Obj(shape, color, size, material, x=px, y=py)
+                out.append((COST_ADD, Scene(tuple(objs + [o])), Edit(COST_ADD, [('add', len(objs), o)])))
+    return out
+
+# %% ../nbs/04_counterfactuals.ipynb #i6s00004
+class SceneSearchExplainer:
+    "Stage-1 reference (world only, never the default): the cheapest scene-graph edit that flips the classifier, rendered."
+    method = 'scene-search'
+    def __init__(self, classifier, # a `Classifier` of world images
+                 k:int=1, # the class explained: a flip is the prediction entering or leaving k
+                 max_attrs:int=2, # change up to this many attributes of one object
+                 add_grid:int=3, # additions on an add_grid × add_grid grid of ground points (0: none)
+                 size:int=64, # render size (the classifier's input size)
+                 batch_size:int=512, # renders per classification batch
+                 show_progress:bool|None=None, # tqdm bar over the edit costs
+                ):
+        self.classifier, self.k, self.max_attrs, self.add_grid = classifier, int(k), int(max_attrs), int(add_grid)
+        self.size, self.batch_size, self.show_progress = int(size), max(1, int(batch_size)), show_progress
+        self.images, self.scenes, self.stats = torch.zeros(0, 3, self.size, self.size), [], {}
+
+    def __repr__(self):
+        return f"SceneSearchExplainer({self.classifier!r}, k={self.k}, max_attrs={self.max_attrs}, add_grid={self.add_grid})"
+
+# %% ../nbs/04_counterfactuals.ipynb #i6s00005
+@patch_method
+def __call__(self:SceneSearchExplainer,
+             images, # the world images x `[N,3,size,size]` in [0,1] (None: rendered from `scenes`)
+             scenes:list, # their scenes (one per image)
+             target=None, # class to aim for: None (flip class k), an int, or one per image
+             ids=None, # record ids (default 'cf-000000', ...), one per image
+            ) -> list:
+    "One counterfactual per image: the render of the cheapest edit of its scene that flips the classifier (failures flagged)."
+    from gift_nb.world import render, Scene
+    if not isinstance(scenes, (list, tuple)) or not all(isinstance(s, Scene) for s in scenes):
+        raise TypeError("scenes must be a list of gift_nb.world.Scene, one per image (scene search works on the world only)")
+    x = render(list(scenes), size=self.size) if images is None else _check_rgb(images)
+    N = len(x)
+    if len(scenes) != N: raise ValueError(f"{len(scenes)} scenes for {N} images: give one scene per image")
+    if tuple(x.shape[-2:]) != (self.size, self.size): raise ValueError(f"images are {tuple(x.shape[-2:])}, renders {self.size}x{self.size}: pass size=")
+    self.images, self.scenes = torch.zeros(0, 3, self.size, self.size), []
+    self.stats = dict(n=N, n_valid=0, flip_rate=float('nan'), seconds=0., renders=0)
+    if N == 0: return []
+    ids = [f"cf-{i:06d}" for i in range(N)] if ids is None else [str(i) for i in ids]
+    if len(ids) != N: raise ValueError(f"ids has {len(ids)} entries for {N} images")
+    t0 = time.perf_counter()
+    pb = self.classifier(x); C, k = pb.shape[1], self.k
+    if not 0 <= k < C: raise ValueError(f"k={k} is not a class of this classifier ({C} classes)")
+    before = pb.argmax(1)
+    if target is None: tg, hit = _other_class_targets(pb, k), lambda i, p: (int(p.argmax()) == k) != (int(before[i]) == k)
+    else:
+        tg = torch.as_tensor(target).long().flatten().cpu()
+        if tg.numel() == 1: tg = tg.expand(N).clone()
+        if tg.numel() != N: raise ValueError(f"target has {tg.numel()} entries for {N} images: give one int or one per image")
+        hit = lambda i, p: int(p.argmax()) == int(tg[i])
+    edits = [scene_edits(s, self.max_attrs, self.add_grid) for s in scenes]
+    costs = sorted({c for e in edits for c, _, _ in e})
+    best = [None] * N        # (found, distance or -p, image, scene, Edit, cost)
+    fallback = [None] * N    # the highest p(target) among the edits tried, when nothing flips
+    tried = [0] * N
+    for c in progress(costs, show=self.show_progress, desc='scene search (edit costs)'):
+        todo = [(i, j) for i in range(N) if best[i] is None for j, e in enumerate(edits[i]) if e[0] == c]
+        for s in range(0, len(todo), self.batch_size):
+            part = todo[s:s + self.batch_size]
+            ims = render([edits[i][j][1] for i, j in part], size=self.size)
+            p = self.classifier(ims)
+            for (i, j), im, pi in zip(part, ims, p):
+                tried[i] += 1
+                cand = (float((im - x[i]).norm()), im, edits[i][j][1], edits[i][j][2], c)
+                if hit(i, pi):
+                    if best[i] is None or cand[0] < best[i][0]: best[i] = cand
+                elif fallback[i] is None or float(pi[tg[i]]) > fallback[i][0]:
+                    fallback[i] = (float(pi[tg[i]]),) + cand[1:]
+        self.stats['renders'] += len(todo)
+    out_im, recs = [], []
+    for i in range(N):
+        found = best[i] is not None
+        ch = best[i] if found else fallback[i]
+        if ch is None: ch = (0., x[i], scenes[i], None, 0.)  # a scene without any edit (not reached with objects)
+        _, im, sc, edit, cost = ch
+        out_im.append(im); self.scenes.append(sc)
+        meta = dict(found=found, edit=edit.describe(scenes[i]) if edit is not None else 'nothing changed', cost=cost,
+                    renders=tried[i], scene=sc.to_clevr())
+        recs.append(meta)
+    xq = quantize(torch.stack(out_im)); self.images = xq
+    pa = self.classifier(xq)
+    out = []
+    for i, meta in enumerate(recs):
+        bi, ai = int(before[i]), int(pa[i].argmax())
+        diff = (xq[i] - x[i]).abs().amax(0)
+        meta.update(l1=float((xq[i] - x[i]).abs().mean()), changed=float((diff > 0.1).float().mean()))
+        out.append(Counterfactual(id=ids[i], source=i, image=i, k=k, probs_before=pb[i].tolist(), probs_after=pa[i].tolist(),
+                                  pred_before=bi, pred_after=ai, target=int(tg[i]), direction='1->0' if bi == k else '0->1',
+                                  valid=(bi == k) != (ai == k), method=self.method, meta=meta))
+    nv = sum(r.valid for r in out)
+    self.stats.update(n_valid=nv, flip_rate=nv / N, seconds=round(time.perf_counter() - t0, 3),
+                      by_direction={d: dict(n=sum(r.direction == d for r in out), valid=sum(r.valid for r in out if r.direction == d))
+                                    for d in ('1->0', '0->1')})
+    return out
