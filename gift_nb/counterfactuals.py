@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['WorldAutoencoder', 'ae_loss', 'train_autoencoder', 'reconstruct', 'decision_agreement', 'save_autoencoder',
-           'load_autoencoder', 'CounterfactualExplainer', 'edit_candidates', 'project_counterfactual', 'cf_metrics',
-           'CounterfactualViewer', 'plot_counterfactuals']
+           'load_autoencoder', 'CounterfactualExplainer', 'world_palette', 'recolour_candidates', 'edit_candidates',
+           'project_counterfactual', 'cf_metrics', 'CounterfactualViewer', 'plot_counterfactuals']
 
 # %% ../nbs/04_counterfactuals.ipynb #86ad9ccb
 import json, math, os, time, hashlib, warnings
@@ -224,6 +224,8 @@ class CounterfactualExplainer:
                  max_regions:int=1, # keep only this many connected changed regions (the strongest; 0: all)
                  sparsify=(0.4, 0.3, 0.2, 0.15, 0.1), # after the stop, the highest of these thresholds whose edit still flips is used (empty: off)
                  sparsify_p:float=0.9, # ... where 'still flips' means p(target) >= this on the 8-bit image
+                 snap_colours:int=7, # then try up to this many world recolours of the edited object, nearest to the edit first (0: off)
+                 palette:torch.Tensor|None=None, # world object colours `[K,3]` for the snap (default: `world_palette()`)
                  check_every:int=4, # steps between finalise-and-check
                  retry:bool=True, # search failures once more with pixel_weight/10 and every changed region kept
                  robust_stop:bool=False, # stop only when the mean p(target) over noisy copies also clears the margin
@@ -241,6 +243,8 @@ class CounterfactualExplainer:
         self.mask_threshold, self.dilate, self.check_every = float(mask_threshold), int(dilate), max(1, int(check_every))
         self.max_regions, self.robust_stop, self.retry = int(max_regions), bool(robust_stop), bool(retry)
         self.sparsify, self.sparsify_p = tuple(sorted((float(t) for t in sparsify), reverse=True)), float(sparsify_p)
+        self.snap_colours = int(snap_colours)
+        self.palette = (world_palette() if palette is None else torch.as_tensor(palette, dtype=torch.float32)) if self.snap_colours else None
         self.batch_size, self.seed, self.show_progress = max(1, int(batch_size)), int(seed), show_progress
         self.images = torch.zeros(0, 3, 64, 64)  # the 8-bit counterfactuals of the last call (record.image indexes it)
         self.stats = {}
@@ -323,6 +327,8 @@ def _search(self:CounterfactualExplainer, x, target, gen):
                 cand = self._finalize(x.cpu(), dec, r0.cpu(), threshold=th)
                 ok = (clf(cand).gather(1, target.cpu()[:, None])[:, 0] >= self.sparsify_p) & ~chosen
                 best[ok] = cand[ok]; chosen |= ok
+    if self.snap_colours:  # snap the edit onto the world: recolour the whole edited object with a world colour
+        with torch.no_grad(): best = self._snap(x.cpu(), best, target.cpu(), stop >= 0)
     return best, stop, t + 1
 
 # %% ../nbs/04_counterfactuals.ipynb #9801195d
@@ -389,6 +395,102 @@ def __call__(self:CounterfactualExplainer,
                       by_direction={d: dict(n=sum(r.direction == d for r in recs), valid=sum(r.valid for r in recs if r.direction == d))
                                     for d in ('1->0', '0->1')})
     return recs
+
+# %% ../nbs/04_counterfactuals.ipynb #dc776761
+_PALETTE = None
+
+def world_palette(n:int=300, # rendered world scenes to learn from
+                  k:int=8, # colours
+                  seed:int=0, # scene sampler seed
+                 ) -> torch.Tensor:
+    "The world's object colours `[k,3]`, learned from rendered world images (brightest inner pixel of rubber spheres, k-means)."
+    global _PALETTE
+    if _PALETTE is not None and _PALETTE[0] == (n, k, seed): return _PALETTE[1].clone()
+    from scipy import ndimage
+    from gift_nb.world import sample_scene, render
+    rng = np.random.default_rng(seed)
+    scenes = [sample_scene(rng) for _ in range(n)]
+    ims, masks = render(scenes, return_masks=True)
+    cs = []
+    for im, ms, s in zip(ims, masks, scenes):
+        for o, m in zip(s.objects, ms):
+            if o.material != 'rubber' or o.shape != 'sphere': continue
+            me = torch.from_numpy(ndimage.binary_erosion(m.numpy(), iterations=1))
+            if me.sum() < 4: continue
+            px = im[:, me]; cs.append(px[:, int(px.sum(0).argmax())])
+    cs = torch.stack(cs)
+    cen = [cs[0]]
+    for _ in range(k - 1):  # farthest-point start, then k-medians
+        cen.append(cs[int(torch.cdist(cs, torch.stack(cen)).min(1).values.argmax())])
+    cen = torch.stack(cen)
+    for _ in range(20):
+        a = torch.cdist(cs, cen).argmin(1)
+        cen = torch.stack([cs[a == j].median(0).values if (a == j).any() else cen[j] for j in range(k)])
+    _PALETTE = ((n, k, seed), cen)
+    return cen.clone()
+
+def _achromatic(c): return bool((c - c.mean()).norm() < 0.05)
+
+def _ray_fit(px, c):
+    "Per-pixel least squares of `px` [3,P] = s·c + a·(1,1,1): (s, a, residual); for an achromatic c, a = 0."
+    if _achromatic(c): s = (px * c[:, None]).sum(0) / (c @ c); a = torch.zeros_like(s)
+    else:
+        sol = torch.linalg.lstsq(torch.stack([c, torch.ones(3)], 1), px).solution
+        s, a = sol[0], sol[1]
+    return s, a, (px - s[None] * c[:, None] - a[None]).norm(dim=0)
+
+def recolour_candidates(x:torch.Tensor, # the original `[3,H,W]`
+                        xc:torch.Tensor, # its edited version (the counterfactual before the snap)
+                        palette:torch.Tensor, # world colours `[K,3]` (`world_palette()`)
+                        threshold:float=0.1, # pixels changed by more than this are the edit
+                        grow:int=12, # the recoloured object lies within this many pixels of the edit
+                        tol:float=0.05, # a pixel belongs to the object when s·c + a explains it within this
+                       ) -> list:
+    "World recolours of the object under the edit, nearest to the edit first: [(image, old colour index, new index)]."
+    from scipy import ndimage
+    H, W = x.shape[-2:]
+    changed = ((xc - x).abs().amax(0) > threshold).numpy()
+    if changed.sum() < 3: return []
+    around = torch.from_numpy(ndimage.binary_dilation(changed, iterations=2)).flatten()
+    P = x.flatten(1)[:, around]
+    votes = []
+    for c in palette:
+        s, _, r = _ray_fit(P, c)
+        votes.append(0. if _achromatic(c) else float(((r < 0.04) & (s > 0.1)).sum()))
+    grays = [i for i, c in enumerate(palette) if _achromatic(c)]
+    if max(votes) > 3 or not grays: old = int(np.argmax(votes))
+    else: old = grays[0]
+    c0 = palette[old]
+    S, A, R = (t.view(H, W) for t in _ray_fit(x.flatten(1), c0))
+    if _achromatic(c0): seg = ndimage.binary_dilation(changed, iterations=1)  # grey objects: the ground is grey too
+    else:
+        near = ndimage.binary_dilation(changed, iterations=grow)
+        seg = near & (R < tol).numpy() & (S > 0.02).numpy()
+    lab, _ = ndimage.label(seg)
+    ids = np.unique(lab[changed & seg]); ids = ids[ids > 0]
+    seg = torch.from_numpy(np.isin(lab, ids))
+    if not seg.any(): return []
+    m = torch.from_numpy(changed)
+    out = []
+    for j, c in enumerate(palette):
+        if j == old: continue
+        im = x.clone(); im[:, seg] = S[seg][None] * c[:, None] + A[seg][None]
+        im = quantize(im.clamp(0, 1))
+        out.append((float((im[:, m] - xc[:, m]).pow(2).sum()), im, old, j))
+    out.sort(key=lambda t: t[0])
+    return [(im, o, j) for _, im, o, j in out]
+
+@patch_method
+def _snap(self:CounterfactualExplainer, x, best, target, found):
+    "Replace each found edit by the first of the `snap_colours` nearest world recolours that still flips (p >= sparsify_p)."
+    for i in torch.nonzero(found).flatten().tolist():
+        cands = recolour_candidates(x[i], best[i], self.palette, threshold=self.mask_threshold)[:self.snap_colours]
+        if not cands: continue
+        p = self.classifier(torch.stack([c[0] for c in cands]))[:, int(target[i])]
+        ok = torch.nonzero(p >= self.sparsify_p).flatten()
+        if len(ok): best[i] = cands[int(ok[0])][0]
+    return best
+
 
 # %% ../nbs/04_counterfactuals.ipynb #5f45bd3c
 _ADD_GRID = None
