@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['WorldAutoencoder', 'ae_loss', 'train_autoencoder', 'reconstruct', 'decision_agreement', 'save_autoencoder',
-           'load_autoencoder', 'CounterfactualExplainer', 'world_palette', 'recolour_candidates', 'edit_candidates',
+           'load_autoencoder', 'CounterfactualExplainer', 'world_palette', 'snap_candidates', 'edit_candidates',
            'project_counterfactual', 'cf_metrics', 'CounterfactualViewer', 'plot_counterfactuals']
 
 # %% ../nbs/04_counterfactuals.ipynb #86ad9ccb
@@ -69,7 +69,8 @@ def _world_batch(rng, n, size=64):
     from gift_nb.world import sample_scene, render
     return render([sample_scene(rng) for _ in range(n)], size=size)
 
-def train_autoencoder(budget_s:float=2100., # wall-time budget in seconds (the learning-rate schedule follows elapsed time)
+def train_autoencoder(steps:int=2000, # Adam steps (the learning-rate schedule follows the step count, so a rebuild is reproducible)
+                      budget_s:float|None=None, # optional wall-time cap in seconds (stops early; the card records the steps run)
                       batch_size:int=32, # scenes per step (fresh ones every step)
                       lr:float=2e-3, # peak Adam learning rate (cosine decay to 2% of it)
                       seed:int=0, # seed of the scene sampler and of the initialisation
@@ -78,7 +79,7 @@ def train_autoencoder(budget_s:float=2100., # wall-time budget in seconds (the l
                       log=None, # a function called with progress lines (e.g. `print`)
                       **config, # `WorldAutoencoder` options
                      ) -> WorldAutoencoder:
-    "Train a `WorldAutoencoder` on freshly rendered world scenes for `budget_s` seconds (resumable through `ckpt`)."
+    "Train a `WorldAutoencoder` on freshly rendered world scenes for `steps` steps (resumable through `ckpt`)."
     torch.manual_seed(seed)
     ae = WorldAutoencoder(**config)
     opt = torch.optim.Adam(ae.parameters(), lr=lr)
@@ -97,8 +98,8 @@ def train_autoencoder(budget_s:float=2100., # wall-time budget in seconds (the l
         torch.save(dict(model=ae.state_dict(), opt=opt.state_dict(), step=step, elapsed=time.perf_counter() - t0,
                         hist=hist), tmp)
         os.replace(tmp, ckpt)
-    while (el := time.perf_counter() - t0) < budget_s:
-        frac = el / budget_s
+    while step < steps and (budget_s is None or time.perf_counter() - t0 < budget_s):
+        el, frac = time.perf_counter() - t0, step / steps
         for g in opt.param_groups: g['lr'] = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac))) * min(1., (step + 1) / 100)
         x = _world_batch(rng, batch_size)
         loss = ae_loss(ae(x), x, bg)
@@ -110,7 +111,7 @@ def train_autoencoder(budget_s:float=2100., # wall-time budget in seconds (the l
         if time.perf_counter() - last_ck > ckpt_every: save(); last_ck = time.perf_counter()
     save()
     ae.train_info = dict(steps=step, seconds=round(time.perf_counter() - t0, 1), batch_size=batch_size, lr=lr,
-                         seed=seed, budget_s=budget_s, history=hist)
+                         seed=seed, steps_planned=steps, budget_s=budget_s, history=hist)
     return ae.eval()
 
 # %% ../nbs/04_counterfactuals.ipynb #393f06a9
@@ -224,7 +225,7 @@ class CounterfactualExplainer:
                  max_regions:int=1, # keep only this many connected changed regions (the strongest; 0: all)
                  sparsify=(0.4, 0.3, 0.2, 0.15, 0.1), # after the stop, the highest of these thresholds whose edit still flips is used (empty: off)
                  sparsify_p:float=0.9, # ... where 'still flips' means p(target) >= this on the 8-bit image
-                 snap_colours:int=7, # then try up to this many world recolours of the edited object, nearest to the edit first (0: off)
+                 snap:int=8, # then try up to this many world edits of the edited object (recolours, removal), nearest to the edit first (0: off)
                  palette:torch.Tensor|None=None, # world object colours `[K,3]` for the snap (default: `world_palette()`)
                  check_every:int=4, # steps between finalise-and-check
                  retry:bool=True, # search failures once more with pixel_weight/10 and every changed region kept
@@ -243,8 +244,8 @@ class CounterfactualExplainer:
         self.mask_threshold, self.dilate, self.check_every = float(mask_threshold), int(dilate), max(1, int(check_every))
         self.max_regions, self.robust_stop, self.retry = int(max_regions), bool(robust_stop), bool(retry)
         self.sparsify, self.sparsify_p = tuple(sorted((float(t) for t in sparsify), reverse=True)), float(sparsify_p)
-        self.snap_colours = int(snap_colours)
-        self.palette = (world_palette() if palette is None else torch.as_tensor(palette, dtype=torch.float32)) if self.snap_colours else None
+        self.snap = int(snap)
+        self.palette = (world_palette() if palette is None else torch.as_tensor(palette, dtype=torch.float32)) if self.snap else None
         self.batch_size, self.seed, self.show_progress = max(1, int(batch_size)), int(seed), show_progress
         self.images = torch.zeros(0, 3, 64, 64)  # the 8-bit counterfactuals of the last call (record.image indexes it)
         self.stats = {}
@@ -327,7 +328,7 @@ def _search(self:CounterfactualExplainer, x, target, gen):
                 cand = self._finalize(x.cpu(), dec, r0.cpu(), threshold=th)
                 ok = (clf(cand).gather(1, target.cpu()[:, None])[:, 0] >= self.sparsify_p) & ~chosen
                 best[ok] = cand[ok]; chosen |= ok
-    if self.snap_colours:  # snap the edit onto the world: recolour the whole edited object with a world colour
+    if self.snap:  # snap the edit onto the world: recolour or remove the whole edited object
         with torch.no_grad(): best = self._snap(x.cpu(), best, target.cpu(), stop >= 0)
     return best, stop, t + 1
 
@@ -429,6 +430,12 @@ def world_palette(n:int=300, # rendered world scenes to learn from
     _PALETTE = ((n, k, seed), cen)
     return cen.clone()
 
+def _ground_rows(x):
+    "The ground's colour per image row `[3,H,1]`: the median of the row's grey pixels (the ground is a grey vertical gradient)."
+    grey = (x.amax(0) - x.amin(0)) < 0.02
+    rows = [x[:, r][:, grey[r]].median(1).values if grey[r].sum() > 3 else x[:, r].median(1).values for r in range(x.shape[1])]
+    return torch.stack(rows, 1)[:, :, None]
+
 def _achromatic(c): return bool((c - c.mean()).norm() < 0.05)
 
 def _ray_fit(px, c):
@@ -439,14 +446,14 @@ def _ray_fit(px, c):
         s, a = sol[0], sol[1]
     return s, a, (px - s[None] * c[:, None] - a[None]).norm(dim=0)
 
-def recolour_candidates(x:torch.Tensor, # the original `[3,H,W]`
-                        xc:torch.Tensor, # its edited version (the counterfactual before the snap)
-                        palette:torch.Tensor, # world colours `[K,3]` (`world_palette()`)
-                        threshold:float=0.1, # pixels changed by more than this are the edit
-                        grow:int=12, # the recoloured object lies within this many pixels of the edit
-                        tol:float=0.05, # a pixel belongs to the object when s·c + a explains it within this
+def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
+                    xc:torch.Tensor, # its edited version (the counterfactual before the snap)
+                    palette:torch.Tensor, # world colours `[K,3]` (`world_palette()`)
+                    threshold:float=0.1, # pixels changed by more than this are the edit
+                    grow:int=12, # the recoloured object lies within this many pixels of the edit
+                    tol:float=0.05, # a pixel belongs to the object when s·c + a explains it within this
                        ) -> list:
-    "World recolours of the object under the edit, nearest to the edit first: [(image, old colour index, new index)]."
+    "World edits of the object under the edit (its recolours and its removal), nearest to the edit first: [(image, description)]."
     from scipy import ndimage
     H, W = x.shape[-2:]
     changed = ((xc - x).abs().amax(0) > threshold).numpy()
@@ -469,22 +476,30 @@ def recolour_candidates(x:torch.Tensor, # the original `[3,H,W]`
     lab, _ = ndimage.label(seg)
     ids = np.unique(lab[changed & seg]); ids = ids[ids > 0]
     seg = torch.from_numpy(np.isin(lab, ids))
-    if not seg.any(): return []
     m = torch.from_numpy(changed)
     out = []
-    for j, c in enumerate(palette):
-        if j == old: continue
-        im = x.clone(); im[:, seg] = S[seg][None] * c[:, None] + A[seg][None]
-        im = quantize(im.clamp(0, 1))
-        out.append((float((im[:, m] - xc[:, m]).pow(2).sum()), im, old, j))
-    out.sort(key=lambda t: t[0])
-    return [(im, o, j) for _, im, o, j in out]
+    if seg.any():
+        for j, c in enumerate(palette):
+            if j == old: continue
+            im = x.clone(); im[:, seg] = S[seg][None] * c[:, None] + A[seg][None]
+            out.append((im, f"recolour {old}->{j}"))
+    # removal: the pixels near the edit that differ from the ground (object and shadow) become ground
+    g = _ground_rows(x)
+    nonground = ((x - g).abs().amax(0) > 0.02).numpy() & ndimage.binary_dilation(changed, iterations=grow)
+    lab, _ = ndimage.label(nonground)
+    ids = np.unique(lab[changed & nonground]); ids = ids[ids > 0]
+    if len(ids):
+        rm = torch.from_numpy(ndimage.binary_dilation(np.isin(lab, ids), iterations=1))
+        im = x.clone(); im[:, rm] = g.expand_as(x)[:, rm]
+        out.append((im, 'remove'))
+    out = [(quantize(im.clamp(0, 1)), t) for im, t in out]
+    return sorted(out, key=lambda o: float((o[0][:, m] - xc[:, m]).pow(2).sum()))
 
 @patch_method
 def _snap(self:CounterfactualExplainer, x, best, target, found):
-    "Replace each found edit by the first of the `snap_colours` nearest world recolours that still flips (p >= sparsify_p)."
+    "Replace each found edit by the first of its `snap` nearest world edits that still flips (p >= sparsify_p)."
     for i in torch.nonzero(found).flatten().tolist():
-        cands = recolour_candidates(x[i], best[i], self.palette, threshold=self.mask_threshold)[:self.snap_colours]
+        cands = snap_candidates(x[i], best[i], self.palette, threshold=self.mask_threshold)[:self.snap]
         if not cands: continue
         p = self.classifier(torch.stack([c[0] for c in cands]))[:, int(target[i])]
         ok = torch.nonzero(p >= self.sparsify_p).flatten()
