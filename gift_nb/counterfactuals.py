@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['WorldAutoencoder', 'ae_loss', 'train_autoencoder', 'reconstruct', 'decision_agreement', 'save_autoencoder',
-           'load_autoencoder', 'CounterfactualExplainer', 'world_palette', 'snap_candidates', 'edit_candidates',
-           'project_counterfactual', 'cf_metrics', 'CounterfactualViewer', 'plot_counterfactuals']
+           'load_autoencoder', 'CounterfactualExplainer', 'world_palette', 'world_metal_table', 'snap_candidates',
+           'edit_candidates', 'project_counterfactual', 'cf_metrics', 'CounterfactualViewer', 'plot_counterfactuals']
 
 # %% ../nbs/04_counterfactuals.ipynb #86ad9ccb
 import json, math, os, time, hashlib, warnings
@@ -225,7 +225,7 @@ class CounterfactualExplainer:
                  max_regions:int=1, # keep only this many connected changed regions (the strongest; 0: all)
                  sparsify=(0.4, 0.3, 0.2, 0.15, 0.1), # after the stop, the highest of these thresholds whose edit still flips is used (empty: off)
                  sparsify_p:float=0.9, # ... where 'still flips' means p(target) >= this on the 8-bit image
-                 snap:int=8, # then try up to this many world edits of the edited object (recolours, removal), nearest to the edit first (0: off)
+                 snap:int=9, # then try up to this many world edits of the edited object (recolours, rubber to metal, removal), nearest to the edit first (0: off)
                  palette:torch.Tensor|None=None, # world object colours `[K,3]` for the snap (default: `world_palette()`)
                  check_every:int=4, # steps between finalise-and-check
                  retry:bool=True, # search failures once more with pixel_weight/10 and every changed region kept
@@ -246,6 +246,7 @@ class CounterfactualExplainer:
         self.sparsify, self.sparsify_p = tuple(sorted((float(t) for t in sparsify), reverse=True)), float(sparsify_p)
         self.snap = int(snap)
         self.palette = (world_palette() if palette is None else torch.as_tensor(palette, dtype=torch.float32)) if self.snap else None
+        self.metal = world_metal_table() if self.snap else None
         self.batch_size, self.seed, self.show_progress = max(1, int(batch_size)), int(seed), show_progress
         self.images = torch.zeros(0, 3, 64, 64)  # the 8-bit counterfactuals of the last call (record.image indexes it)
         self.stats = {}
@@ -430,6 +431,36 @@ def world_palette(n:int=300, # rendered world scenes to learn from
     _PALETTE = ((n, k, seed), cen)
     return cen.clone()
 
+_METAL = None
+
+def world_metal_table(n:int=100, # rendered world scenes to learn from (one object each rendered rubber and metal)
+                      bins:int=24, # bins of the rubber shading
+                      seed:int=1, # scene sampler seed
+                     ) -> tuple:
+    "How a rubber pixel's shading s maps to metal (s, a), learned from world renders: (bin edges `[bins+1]`, table `[bins,2]`)."
+    global _METAL
+    if _METAL is not None and _METAL[0] == (n, bins, seed): return _METAL[1]
+    from dataclasses import replace
+    from scipy import ndimage
+    from gift_nb.world import sample_scene, render, Scene
+    pal, rng = world_palette(), np.random.default_rng(seed)
+    sr, sm, am = [], [], []
+    for _ in range(n):
+        s = sample_scene(rng); i = int(rng.integers(len(s.objects))); o, objs = s.objects[i], list(s.objects)
+        pair = [Scene(tuple(objs[:i] + [replace(o, material=mat)] + objs[i+1:])) for mat in ('rubber', 'metal')]
+        (xa, xb), masks = render(pair, return_masks=True)
+        m = torch.from_numpy(ndimage.binary_erosion((masks[0][i] & masks[1][i]).numpy()))
+        if m.sum() < 5: continue
+        c = pal[int(np.argmin([float(_ray_fit(xa[:, m], q)[2].mean()) for q in pal]))]  # its colour, read off the image
+        s1, _, _ = _ray_fit(xa[:, m], c); s2, a2, _ = _ray_fit(xb[:, m], c)
+        sr.append(s1); sm.append(s2); am.append(a2)
+    sr, sm, am = torch.cat(sr), torch.cat(sm), torch.cat(am)
+    edges = torch.quantile(sr, torch.linspace(0, 1, bins + 1))
+    k = torch.bucketize(sr, edges[1:-1])
+    tab = torch.stack([torch.stack([sm[k == j].median(), am[k == j].median()]) for j in range(bins)])
+    _METAL = ((n, bins, seed), (edges, tab))
+    return edges, tab
+
 def _ground_rows(x):
     "The ground's colour per image row `[3,H,1]`: the median of the row's grey pixels (the ground is a grey vertical gradient)."
     grey = (x.amax(0) - x.amin(0)) < 0.02
@@ -449,11 +480,12 @@ def _ray_fit(px, c):
 def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
                     xc:torch.Tensor, # its edited version (the counterfactual before the snap)
                     palette:torch.Tensor, # world colours `[K,3]` (`world_palette()`)
+                    metal=None, # rubber-to-metal table (`world_metal_table()`; None: no material change)
                     threshold:float=0.1, # pixels changed by more than this are the edit
                     grow:int=12, # the recoloured object lies within this many pixels of the edit
                     tol:float=0.05, # a pixel belongs to the object when s·c + a explains it within this
                        ) -> list:
-    "World edits of the object under the edit (its recolours and its removal), nearest to the edit first: [(image, description)]."
+    "World edits of the object under the edit (its recolours, rubber to metal, its removal), nearest to the edit first: [(image, description)]."
     from scipy import ndimage
     H, W = x.shape[-2:]
     changed = ((xc - x).abs().amax(0) > threshold).numpy()
@@ -483,6 +515,11 @@ def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
             if j == old: continue
             im = x.clone(); im[:, seg] = S[seg][None] * c[:, None] + A[seg][None]
             out.append((im, f"recolour {old}->{j}"))
+        if metal is not None and not _achromatic(c0) and float(A[seg].median()) < 0.03:  # a rubber-looking object: make it metal
+            edges, tab = metal
+            k = torch.bucketize(S[seg], edges[1:-1])
+            im = x.clone(); im[:, seg] = tab[k, 0][None] * c0[:, None] + (A[seg] + tab[k, 1])[None]
+            out.append((im, 'metal'))
     # removal: the pixels near the edit that differ from the ground (object and shadow) become ground
     g = _ground_rows(x)
     nonground = ((x - g).abs().amax(0) > 0.02).numpy() & ndimage.binary_dilation(changed, iterations=grow)
@@ -499,7 +536,7 @@ def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
 def _snap(self:CounterfactualExplainer, x, best, target, found):
     "Replace each found edit by the first of its `snap` nearest world edits that still flips (p >= sparsify_p)."
     for i in torch.nonzero(found).flatten().tolist():
-        cands = snap_candidates(x[i], best[i], self.palette, threshold=self.mask_threshold)[:self.snap]
+        cands = snap_candidates(x[i], best[i], self.palette, self.metal, threshold=self.mask_threshold)[:self.snap]
         if not cands: continue
         p = self.classifier(torch.stack([c[0] for c in cands]))[:, int(target[i])]
         ok = torch.nonzero(p >= self.sparsify_p).flatten()
