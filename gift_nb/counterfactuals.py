@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['WorldAutoencoder', 'ae_loss', 'train_autoencoder', 'reconstruct', 'decision_agreement', 'save_autoencoder',
-           'load_autoencoder', 'CounterfactualExplainer', 'edit_candidates', 'project_counterfactual', 'cf_metrics',
-           'CounterfactualViewer', 'plot_counterfactuals', 'DiffusionCounterfactualExplainer', 'scene_edits',
-           'SceneSearchExplainer']
+           'load_autoencoder', 'CounterfactualExplainer', 'world_palette', 'world_metal_table', 'snap_candidates',
+           'edit_candidates', 'project_counterfactual', 'cf_metrics', 'CounterfactualViewer', 'plot_counterfactuals',
+           'DiffusionCounterfactualExplainer', 'scene_edits', 'SceneSearchExplainer']
 
 # %% ../nbs/04_counterfactuals.ipynb #86ad9ccb
 import json, math, os, time, hashlib, warnings
@@ -70,7 +70,8 @@ def _world_batch(rng, n, size=64):
     from gift_nb.world import sample_scene, render
     return render([sample_scene(rng) for _ in range(n)], size=size)
 
-def train_autoencoder(budget_s:float=2100., # wall-time budget in seconds (the learning-rate schedule follows elapsed time)
+def train_autoencoder(steps:int=2000, # Adam steps (the learning-rate schedule follows the step count, so a rebuild is reproducible)
+                      budget_s:float|None=None, # optional wall-time cap in seconds (stops early; the card records the steps run)
                       batch_size:int=32, # scenes per step (fresh ones every step)
                       lr:float=2e-3, # peak Adam learning rate (cosine decay to 2% of it)
                       seed:int=0, # seed of the scene sampler and of the initialisation
@@ -79,7 +80,7 @@ def train_autoencoder(budget_s:float=2100., # wall-time budget in seconds (the l
                       log=None, # a function called with progress lines (e.g. `print`)
                       **config, # `WorldAutoencoder` options
                      ) -> WorldAutoencoder:
-    "Train a `WorldAutoencoder` on freshly rendered world scenes for `budget_s` seconds (resumable through `ckpt`)."
+    "Train a `WorldAutoencoder` on freshly rendered world scenes for `steps` steps (resumable through `ckpt`)."
     torch.manual_seed(seed)
     ae = WorldAutoencoder(**config)
     opt = torch.optim.Adam(ae.parameters(), lr=lr)
@@ -98,8 +99,8 @@ def train_autoencoder(budget_s:float=2100., # wall-time budget in seconds (the l
         torch.save(dict(model=ae.state_dict(), opt=opt.state_dict(), step=step, elapsed=time.perf_counter() - t0,
                         hist=hist), tmp)
         os.replace(tmp, ckpt)
-    while (el := time.perf_counter() - t0) < budget_s:
-        frac = el / budget_s
+    while step < steps and (budget_s is None or time.perf_counter() - t0 < budget_s):
+        el, frac = time.perf_counter() - t0, step / steps
         for g in opt.param_groups: g['lr'] = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac))) * min(1., (step + 1) / 100)
         x = _world_batch(rng, batch_size)
         loss = ae_loss(ae(x), x, bg)
@@ -111,7 +112,7 @@ def train_autoencoder(budget_s:float=2100., # wall-time budget in seconds (the l
         if time.perf_counter() - last_ck > ckpt_every: save(); last_ck = time.perf_counter()
     save()
     ae.train_info = dict(steps=step, seconds=round(time.perf_counter() - t0, 1), batch_size=batch_size, lr=lr,
-                         seed=seed, budget_s=budget_s, history=hist)
+                         seed=seed, steps_planned=steps, budget_s=budget_s, history=hist)
     return ae.eval()
 
 # %% ../nbs/04_counterfactuals.ipynb #393f06a9
@@ -225,6 +226,8 @@ class CounterfactualExplainer:
                  max_regions:int=1, # keep only this many connected changed regions (the strongest; 0: all)
                  sparsify=(0.4, 0.3, 0.2, 0.15, 0.1), # after the stop, the highest of these thresholds whose edit still flips is used (empty: off)
                  sparsify_p:float=0.9, # ... where 'still flips' means p(target) >= this on the 8-bit image
+                 snap:int=9, # then try up to this many world edits of the edited object (recolours, rubber to metal, removal), nearest to the edit first (0: off)
+                 palette:torch.Tensor|None=None, # world object colours `[K,3]` for the snap (default: `world_palette()`)
                  check_every:int=4, # steps between finalise-and-check
                  retry:bool=True, # search failures once more with pixel_weight/10 and every changed region kept
                  robust_stop:bool=False, # stop only when the mean p(target) over noisy copies also clears the margin
@@ -242,6 +245,9 @@ class CounterfactualExplainer:
         self.mask_threshold, self.dilate, self.check_every = float(mask_threshold), int(dilate), max(1, int(check_every))
         self.max_regions, self.robust_stop, self.retry = int(max_regions), bool(robust_stop), bool(retry)
         self.sparsify, self.sparsify_p = tuple(sorted((float(t) for t in sparsify), reverse=True)), float(sparsify_p)
+        self.snap = int(snap)
+        self.palette = (world_palette() if palette is None else torch.as_tensor(palette, dtype=torch.float32)) if self.snap else None
+        self.metal = world_metal_table() if self.snap else None
         self.batch_size, self.seed, self.show_progress = max(1, int(batch_size)), int(seed), show_progress
         self.images = torch.zeros(0, 3, 64, 64)  # the 8-bit counterfactuals of the last call (record.image indexes it)
         self.stats = {}
@@ -324,6 +330,8 @@ def _search(self:CounterfactualExplainer, x, target, gen):
                 cand = self._finalize(x.cpu(), dec, r0.cpu(), threshold=th)
                 ok = (clf(cand).gather(1, target.cpu()[:, None])[:, 0] >= self.sparsify_p) & ~chosen
                 best[ok] = cand[ok]; chosen |= ok
+    if self.snap:  # snap the edit onto the world: recolour or remove the whole edited object
+        with torch.no_grad(): best = self._snap(x.cpu(), best, target.cpu(), stop >= 0)
     return best, stop, t + 1
 
 # %% ../nbs/04_counterfactuals.ipynb #9801195d
@@ -390,6 +398,152 @@ def __call__(self:CounterfactualExplainer,
                       by_direction={d: dict(n=sum(r.direction == d for r in recs), valid=sum(r.valid for r in recs if r.direction == d))
                                     for d in ('1->0', '0->1')})
     return recs
+
+# %% ../nbs/04_counterfactuals.ipynb #dc776761
+_PALETTE = None
+
+def world_palette(n:int=300, # rendered world scenes to learn from
+                  k:int=8, # colours
+                  seed:int=0, # scene sampler seed
+                 ) -> torch.Tensor:
+    "The world's object colours `[k,3]`, learned from rendered world images (brightest inner pixel of rubber spheres, k-means)."
+    global _PALETTE
+    if _PALETTE is not None and _PALETTE[0] == (n, k, seed): return _PALETTE[1].clone()
+    from scipy import ndimage
+    from gift_nb.world import sample_scene, render
+    rng = np.random.default_rng(seed)
+    scenes = [sample_scene(rng) for _ in range(n)]
+    ims, masks = render(scenes, return_masks=True)
+    cs = []
+    for im, ms, s in zip(ims, masks, scenes):
+        for o, m in zip(s.objects, ms):
+            if o.material != 'rubber' or o.shape != 'sphere': continue
+            me = torch.from_numpy(ndimage.binary_erosion(m.numpy(), iterations=1))
+            if me.sum() < 4: continue
+            px = im[:, me]; cs.append(px[:, int(px.sum(0).argmax())])
+    cs = torch.stack(cs)
+    cen = [cs[0]]
+    for _ in range(k - 1):  # farthest-point start, then k-medians
+        cen.append(cs[int(torch.cdist(cs, torch.stack(cen)).min(1).values.argmax())])
+    cen = torch.stack(cen)
+    for _ in range(20):
+        a = torch.cdist(cs, cen).argmin(1)
+        cen = torch.stack([cs[a == j].median(0).values if (a == j).any() else cen[j] for j in range(k)])
+    _PALETTE = ((n, k, seed), cen)
+    return cen.clone()
+
+_METAL = None
+
+def world_metal_table(n:int=100, # rendered world scenes to learn from (one object each rendered rubber and metal)
+                      bins:int=24, # bins of the rubber shading
+                      seed:int=1, # scene sampler seed
+                     ) -> tuple:
+    "How a rubber pixel's shading s maps to metal (s, a), learned from world renders: (bin edges `[bins+1]`, table `[bins,2]`)."
+    global _METAL
+    if _METAL is not None and _METAL[0] == (n, bins, seed): return _METAL[1]
+    from dataclasses import replace
+    from scipy import ndimage
+    from gift_nb.world import sample_scene, render, Scene
+    pal, rng = world_palette(), np.random.default_rng(seed)
+    sr, sm, am = [], [], []
+    for _ in range(n):
+        s = sample_scene(rng); i = int(rng.integers(len(s.objects))); o, objs = s.objects[i], list(s.objects)
+        pair = [Scene(tuple(objs[:i] + [replace(o, material=mat)] + objs[i+1:])) for mat in ('rubber', 'metal')]
+        (xa, xb), masks = render(pair, return_masks=True)
+        m = torch.from_numpy(ndimage.binary_erosion((masks[0][i] & masks[1][i]).numpy()))
+        if m.sum() < 5: continue
+        c = pal[int(np.argmin([float(_ray_fit(xa[:, m], q)[2].mean()) for q in pal]))]  # its colour, read off the image
+        s1, _, _ = _ray_fit(xa[:, m], c); s2, a2, _ = _ray_fit(xb[:, m], c)
+        sr.append(s1); sm.append(s2); am.append(a2)
+    sr, sm, am = torch.cat(sr), torch.cat(sm), torch.cat(am)
+    edges = torch.quantile(sr, torch.linspace(0, 1, bins + 1))
+    k = torch.bucketize(sr, edges[1:-1])
+    tab = torch.stack([torch.stack([sm[k == j].median(), am[k == j].median()]) for j in range(bins)])
+    _METAL = ((n, bins, seed), (edges, tab))
+    return edges, tab
+
+def _ground_rows(x):
+    "The ground's colour per image row `[3,H,1]`: the median of the row's grey pixels (the ground is a grey vertical gradient)."
+    grey = (x.amax(0) - x.amin(0)) < 0.02
+    rows = [x[:, r][:, grey[r]].median(1).values if grey[r].sum() > 3 else x[:, r].median(1).values for r in range(x.shape[1])]
+    return torch.stack(rows, 1)[:, :, None]
+
+def _achromatic(c): return bool((c - c.mean()).norm() < 0.05)
+
+def _ray_fit(px, c):
+    "Per-pixel least squares of `px` [3,P] = s·c + a·(1,1,1): (s, a, residual); for an achromatic c, a = 0."
+    if _achromatic(c): s = (px * c[:, None]).sum(0) / (c @ c); a = torch.zeros_like(s)
+    else:
+        sol = torch.linalg.lstsq(torch.stack([c, torch.ones(3)], 1), px).solution
+        s, a = sol[0], sol[1]
+    return s, a, (px - s[None] * c[:, None] - a[None]).norm(dim=0)
+
+def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
+                    xc:torch.Tensor, # its edited version (the counterfactual before the snap)
+                    palette:torch.Tensor, # world colours `[K,3]` (`world_palette()`)
+                    metal=None, # rubber-to-metal table (`world_metal_table()`; None: no material change)
+                    threshold:float=0.1, # pixels changed by more than this are the edit
+                    grow:int=12, # the recoloured object lies within this many pixels of the edit
+                    tol:float=0.05, # a pixel belongs to the object when s·c + a explains it within this
+                       ) -> list:
+    "World edits of the object under the edit (its recolours, rubber to metal, its removal), nearest to the edit first: [(image, description)]."
+    from scipy import ndimage
+    H, W = x.shape[-2:]
+    changed = ((xc - x).abs().amax(0) > threshold).numpy()
+    if changed.sum() < 3: return []
+    around = torch.from_numpy(ndimage.binary_dilation(changed, iterations=2)).flatten()
+    P = x.flatten(1)[:, around]
+    votes = []
+    for c in palette:
+        s, _, r = _ray_fit(P, c)
+        votes.append(0. if _achromatic(c) else float(((r < 0.04) & (s > 0.1)).sum()))
+    grays = [i for i, c in enumerate(palette) if _achromatic(c)]
+    if max(votes) > 3 or not grays: old = int(np.argmax(votes))
+    else: old = grays[0]
+    c0 = palette[old]
+    S, A, R = (t.view(H, W) for t in _ray_fit(x.flatten(1), c0))
+    if _achromatic(c0): seg = ndimage.binary_dilation(changed, iterations=1)  # grey objects: the ground is grey too
+    else:
+        near = ndimage.binary_dilation(changed, iterations=grow)
+        seg = near & (R < tol).numpy() & (S > 0.02).numpy()
+    lab, _ = ndimage.label(seg)
+    ids = np.unique(lab[changed & seg]); ids = ids[ids > 0]
+    seg = torch.from_numpy(np.isin(lab, ids))
+    m = torch.from_numpy(changed)
+    out = []
+    if seg.any():
+        for j, c in enumerate(palette):
+            if j == old: continue
+            im = x.clone(); im[:, seg] = S[seg][None] * c[:, None] + A[seg][None]
+            out.append((im, f"recolour {old}->{j}"))
+        if metal is not None and not _achromatic(c0) and float(A[seg].median()) < 0.03:  # a rubber-looking object: make it metal
+            edges, tab = metal
+            k = torch.bucketize(S[seg], edges[1:-1])
+            im = x.clone(); im[:, seg] = tab[k, 0][None] * c0[:, None] + (A[seg] + tab[k, 1])[None]
+            out.append((im, 'metal'))
+    # removal: the pixels near the edit that differ from the ground (object and shadow) become ground
+    g = _ground_rows(x)
+    nonground = ((x - g).abs().amax(0) > 0.02).numpy() & ndimage.binary_dilation(changed, iterations=grow)
+    lab, _ = ndimage.label(nonground)
+    ids = np.unique(lab[changed & nonground]); ids = ids[ids > 0]
+    if len(ids):
+        rm = torch.from_numpy(ndimage.binary_dilation(np.isin(lab, ids), iterations=1))
+        im = x.clone(); im[:, rm] = g.expand_as(x)[:, rm]
+        out.append((im, 'remove'))
+    out = [(quantize(im.clamp(0, 1)), t) for im, t in out]
+    return sorted(out, key=lambda o: float((o[0][:, m] - xc[:, m]).pow(2).sum()))
+
+@patch_method
+def _snap(self:CounterfactualExplainer, x, best, target, found):
+    "Replace each found edit by the first of its `snap` nearest world edits that still flips (p >= sparsify_p)."
+    for i in torch.nonzero(found).flatten().tolist():
+        cands = snap_candidates(x[i], best[i], self.palette, self.metal, threshold=self.mask_threshold)[:self.snap]
+        if not cands: continue
+        p = self.classifier(torch.stack([c[0] for c in cands]))[:, int(target[i])]
+        ok = torch.nonzero(p >= self.sparsify_p).flatten()
+        if len(ok): best[i] = cands[int(ok[0])][0]
+    return best
+
 
 # %% ../nbs/04_counterfactuals.ipynb #5f45bd3c
 _ADD_GRID = None
