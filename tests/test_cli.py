@@ -8,7 +8,7 @@ from gift_nb.world import TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent/'gift-nb'   # the console script installed beside this interpreter
-SMALL = ['--n', '8', '--n-verify', '40']
+SMALL = ['--n', '6', '--n-verify', '30', '--n-oracle', '30']
 
 
 def run_script(*args, cwd=ROOT):
@@ -25,7 +25,7 @@ def test_console_script_demo(tmp_path):
     assert {p.name for p in out.iterdir()} == {'report.json', 'report.html', 'run'}
     assert not [p.name for p in out.iterdir() if p.name.endswith('.tmp') or p.name.startswith('.')]  # atomic writes
     m = rep['meta']
-    assert m['task'] == 'red_metal' and m['seed'] == 0 and m['n_explain'] == 8 and m['n_verify'] == 40
+    assert m['task'] == 'red_metal' and m['seed'] == 0 and m['n_explain'] == 6 and m['n_verify'] == 30
     assert m['task_rule'] == 'there is a red metal object' and m['verify_on'] == 'fresh'
     assert len(rep['verifications']) == len(rep['hypotheses']) >= 1
     assert set(rep['timings']) == {'data', 'counterfactuals', 'captions', 'hypotheses', 'verification', 'oracle'}
@@ -65,15 +65,15 @@ def test_help_and_version(capsys):
     assert 'demo' in capsys.readouterr().out
     assert main(['demo', '--help']) == 0
     out = capsys.readouterr().out
-    assert all(o in out for o in ('--task', '--out', '--n', '--n-verify', '--seed', '--hypothesis', 'blue_biased'))
+    assert all(o in out for o in ('--task', '--out', '--n', '--n-verify', '--seed', '--hypothesis', '--n-oracle', 'blue_biased'))
     assert main(['--version']) == 0
     assert main([]) == 2   # a command is required
 
 
 def test_same_seed_same_report_and_bias_hypothesis(tmp_path):
     quiet = lambda s: None
-    a = run_demo('blue_biased', tmp_path/'a', n=8, n_verify=40, seed=3, echo=quiet)
-    b = run_demo('blue_biased', tmp_path/'b', n=8, n_verify=40, seed=3, echo=quiet)
+    a = run_demo('blue_biased', tmp_path/'a', n=6, n_verify=30, seed=3, n_oracle=30, echo=quiet)
+    b = run_demo('blue_biased', tmp_path/'b', n=6, n_verify=30, seed=3, n_oracle=30, echo=quiet)
     da, db = a.without_timings(), b.without_timings()
     for d in (da, db): d['meta'].pop('run_dir')
     assert da == db
@@ -85,7 +85,7 @@ def test_same_seed_same_report_and_bias_hypothesis(tmp_path):
 
 def test_default_out_dir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(['demo', '--task', 'two_spheres', '--n', '4', '--n-verify', '20']) == 0
+    assert main(['demo', '--task', 'two_spheres', '--n', '4', '--n-verify', '20', '--n-oracle', '20']) == 0
     rep = json.loads((tmp_path/'gift_nb_runs'/'demo-two_spheres'/'report.json').read_text())
     assert rep['meta']['task'] == 'two_spheres'
 
