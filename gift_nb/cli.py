@@ -7,15 +7,15 @@ __all__ = ['DEFAULT_N', 'DEFAULT_N_VERIFY', 'DEFAULT_N_ORACLE', 'MIN_N', 'MAX_N'
            'check_out_dir', 'check_demo_args', 'build_parser', 'summary_lines', 'run_demo', 'register_backend',
            'load_config', 'check_config', 'load_folder', 'load_data', 'load_config_classifier', 'run_config', 'main']
 
-# %% ../nbs/09_cli.ipynb #f3563ebe
+# %% ../nbs/09_cli.ipynb #5c19a376
 import argparse, json, os, sys, tempfile, time
 from pathlib import Path
 
-# %% ../nbs/09_cli.ipynb #2b3e83e9
+# %% ../nbs/09_cli.ipynb #02de1854
 from . import __version__
 from .world import TASKS, get_task, parse_rule
 
-# %% ../nbs/09_cli.ipynb #06a0dda9
+# %% ../nbs/09_cli.ipynb #927b5ee3
 DEFAULT_N, DEFAULT_N_VERIFY, DEFAULT_N_ORACLE = 48, 200, 500   # stage-1 images, stage-4 base scenes, oracle scenes ("Sizes" above)
 MIN_N, MAX_N = 4, 10_000
 MIN_NV, MAX_NV = 20, 100_000
@@ -34,7 +34,7 @@ def check_out_dir(out:str|Path, # folder to write into (created with its parents
                          f"pass a folder you can write to, e.g. --out ./gift_nb_runs/demo") from None
     return out
 
-# %% ../nbs/09_cli.ipynb #862db15f
+# %% ../nbs/09_cli.ipynb #07378d5c
 def _int_in(name, v, lo, hi):
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
         raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {v!r}")
@@ -59,7 +59,7 @@ def check_demo_args(task:str, # one of the shipped tasks (`gift_nb.world.TASKS`)
             raise ValueError(f"--hypothesis {h!r} is not a world rule ({e}); write e.g. 'there is a large gray cylinder'") from None
     return get_task(task), check_out_dir(DEFAULT_OUT.format(task=task) if out is None else out)
 
-# %% ../nbs/09_cli.ipynb #0497a6f5
+# %% ../nbs/09_cli.ipynb #f9d1d6ba
 def build_parser() -> argparse.ArgumentParser:
     "The `gift-nb` argument parser, one subparser per command."
     p = argparse.ArgumentParser(
@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.commands = {'demo': d, 'run': r}   # main() reports late checks through the subcommand's own usage line
     return p
 
-# %% ../nbs/09_cli.ipynb #c8363fb6
+# %% ../nbs/09_cli.ipynb #d77bd710
 def _fmt_ci(ci): return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 def summary_lines(report, # a `gift_nb.pipeline.Report`
@@ -129,7 +129,7 @@ def summary_lines(report, # a `gift_nb.pipeline.Report`
                + (f"; wall {wall:.1f} s" if wall is not None else ''))
     return out
 
-# %% ../nbs/09_cli.ipynb #dddddfc6
+# %% ../nbs/09_cli.ipynb #41c46c12
 def run_demo(task:str='red_metal', # one of `gift_nb.world.TASKS`
              out:str|Path|None=None, # output folder; None -> ./gift_nb_runs/demo-<task>
              n:int=DEFAULT_N, # images explained by stages 1-3
@@ -147,11 +147,11 @@ def run_demo(task:str='red_metal', # one of `gift_nb.world.TASKS`
     from gift_nb.classifier import load_classifier
     from gift_nb.pipeline import GIFT
     from gift_nb.world import make_dataset
+    echo(f"gift-nb {__version__} demo: task {task.name} (class 1 = {task.rule}), {n} images explained, "
+         f"{n_verify} fresh scenes to verify, seed {seed}, out {out}")
     if task.bias is not None and not any(parse_rule(h).to_json() == task.bias.rule.to_json() for h in hypotheses):
         hypotheses.append(str(task.bias.rule))
         echo(f"task {task.name} was trained with a spurious bias: '{task.bias.rule}' is verified too, as a user-supplied hypothesis")
-    echo(f"gift-nb {__version__} demo: task {task.name} (class 1 = {task.rule}), {n} images explained, "
-         f"{n_verify} fresh scenes to verify, seed {seed}, out {out}")
     clf = load_classifier(task.name)
     data = make_dataset(task, n, item_seed(seed, 'demo', 'test') % 2**31, split='test')
     gift = GIFT(clf, n_verify=n_verify, n_oracle=n_oracle, show_progress=None)
@@ -161,7 +161,7 @@ def run_demo(task:str='red_metal', # one of `gift_nb.world.TASKS`
     echo(f"report: {paths['html']} and {paths['json']}")
     return report
 
-# %% ../nbs/09_cli.ipynb #da5b9516
+# %% ../nbs/09_cli.ipynb #b73a2596
 _DATA_KEYS = {'world': {'kind', 'task', 'n', 'split', 'seed'}, 'folder': {'kind', 'path', 'size', 'limit'},
               'clevr': {'kind', 'scenes', 'images', 'size', 'limit'}}
 _TOP_KEYS = {'data', 'classifier', 'k', 'out', 'seed', 'allow_out_of_domain', 'counterfactuals', 'captioner', 'proposer',
@@ -188,7 +188,7 @@ def register_backend(slot:str, # 'counterfactuals', 'captioner', 'proposer' or '
                    and v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)}
     BACKENDS[slot][name] = dict(build=build, options=set(options), world_only=world_only, needs_scenes=needs_scenes)
 
-# %% ../nbs/09_cli.ipynb #1c31432c
+# %% ../nbs/09_cli.ipynb #e5e15069
 def _b_latent_ae(ctx, **o):
     from gift_nb.counterfactuals import CounterfactualExplainer
     return CounterfactualExplainer(ctx['classifier'], k=ctx['k'], seed=ctx['seed'], show_progress=False, **o)
@@ -234,7 +234,7 @@ def _opts(f):
     import inspect
     return {p for p in inspect.signature(f).parameters if p not in ('self', 'show_progress')}
 
-# %% ../nbs/09_cli.ipynb #27f25f1d
+# %% ../nbs/09_cli.ipynb #997752a8
 _DEFAULT_BACKENDS = {'counterfactuals': 'latent-ae', 'captioner': 'change-captioner', 'proposer': 'aggregator', 'intervener': 'world'}
 
 def _need(d, key, where, types, what):
@@ -266,7 +266,7 @@ def load_config(path:str|Path, # a .yaml/.yml or .json file
     if not isinstance(cfg, dict): raise ValueError(f"config {p}: expected a mapping of keys (data, classifier, ...), got {type(cfg).__name__}")
     return cfg
 
-# %% ../nbs/09_cli.ipynb #2c1c2369
+# %% ../nbs/09_cli.ipynb #e735be94
 def check_config(cfg:dict, # the config (e.g. from `load_config`)
                  base:Path|None=None, # folder that relative paths are relative to (default: the working directory)
                 ) -> dict:
@@ -354,7 +354,7 @@ def check_config(cfg:dict, # the config (e.g. from `load_config`)
     if 'oracle' in cfg and not isinstance(cfg['oracle'], bool): raise ValueError(f"oracle: expected true or false, got {cfg['oracle']!r}")
     return out
 
-# %% ../nbs/09_cli.ipynb #8e9e79c2
+# %% ../nbs/09_cli.ipynb #df69ebe4
 def load_folder(path:str|Path, # a folder of images
                 size:int=64, # square size the images are resized to
                 limit:int|None=None, # keep at most this many (in name order)
@@ -415,7 +415,7 @@ def load_config_classifier(c:dict, # the checked `classifier` section
     if hasattr(model, 'eval'): model.eval()
     return as_classifier(model, class_names=c.get('class_names'), output=c.get('output', 'logits'))
 
-# %% ../nbs/09_cli.ipynb #c0bc5a69
+# %% ../nbs/09_cli.ipynb #f78aef06
 def _check_classifier_on(clf, x, k):
     import torch
     imgs = x['images'] if isinstance(x, dict) else x[0] if isinstance(x, tuple) else x
@@ -457,7 +457,7 @@ def run_config(cfg:dict|str|Path, # a config dict or file
     echo(f"report: {paths['html']} and {paths['json']}")
     return report
 
-# %% ../nbs/09_cli.ipynb #2f5bcd42
+# %% ../nbs/09_cli.ipynb #57ec6f72
 def _demo_cmd(args) -> int:
     run_demo(args.task, args.out, args.n, args.n_verify, args.seed, args.hypothesis, args.n_oracle)
     return 0

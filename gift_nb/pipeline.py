@@ -5,21 +5,21 @@
 # %% auto #0
 __all__ = ['STAGES', 'GIFT', 'Report']
 
-# %% ../nbs/08_pipeline.ipynb #7dbbd035
+# %% ../nbs/08_pipeline.ipynb #bde9728a
 import base64, html, io, json, math, time, warnings
 from dataclasses import replace
 from pathlib import Path
 
-# %% ../nbs/08_pipeline.ipynb #edd18edb
+# %% ../nbs/08_pipeline.ipynb #e6fa446d
 import numpy as np
 import torch
 
-# %% ../nbs/08_pipeline.ipynb #5dc97828
+# %% ../nbs/08_pipeline.ipynb #d3acfa19
 from .core import (Caption, Counterfactual, Hypothesis, RunDir, Verification, _logger, _plain, _same, image_hash,
                           item_seed, load_png, progress)
 from .world import Scene, equivalent, make_scenes, rule_from_json
 
-# %% ../nbs/08_pipeline.ipynb #86041cbe
+# %% ../nbs/08_pipeline.ipynb #c5ba8a1b
 def _plain_log(x):
     "Any log (numpy numbers, int keys, sets) as plain JSON."
     return json.loads(json.dumps(x, default=lambda o: o.item() if hasattr(o, 'item') else sorted(o) if isinstance(o, (set, frozenset)) else str(o)))
@@ -37,7 +37,7 @@ def _component_config(obj, name:str) -> dict:
     return _plain_log({'component': f"{type(obj).__module__}.{type(obj).__name__}", **({'model_id': mid} if isinstance(mid, str) else {}),
                        **cfg})
 
-# %% ../nbs/08_pipeline.ipynb #d4eefd83
+# %% ../nbs/08_pipeline.ipynb #4a66dfeb
 def _scene_json(s): return None if s is None else s.to_clevr()
 def _scene_of(d): return None if d is None else Scene.from_clevr(d)
 
@@ -49,7 +49,7 @@ def _data_hash(base) -> str:
     h.update(json.dumps(base.ids).encode())
     return h.hexdigest()
 
-# %% ../nbs/08_pipeline.ipynb #ac1f6bdf
+# %% ../nbs/08_pipeline.ipynb #bd83f19e
 STAGES = ('data', 'counterfactuals', 'captions', 'hypotheses', 'verification', 'oracle')
 
 class GIFT:
@@ -94,7 +94,7 @@ class GIFT:
                 f"captioner={type(self.captioner).__name__}, proposer={type(self.proposer).__name__}, "
                 f"intervener={type(self.intervener).__name__}, k={self.k})")
 
-# %% ../nbs/08_pipeline.ipynb #7376318f
+# %% ../nbs/08_pipeline.ipynb #c4bafcf4
 def _seed_of(run): return run.seed
 
 @property
@@ -110,7 +110,7 @@ def _captioner(self:GIFT):
     "Stage 2's component (default: the shipped `ChangeCaptioner`)."
     if self._cap is None:
         from gift_nb.captioning import ChangeCaptioner
-        self._cap = ChangeCaptioner()
+        self._cap = ChangeCaptioner(show_progress=False)
     return self._cap
 
 @property
@@ -118,7 +118,7 @@ def _proposer(self:GIFT):
     "Stage 3's component (default: `CaptionAggregator`)."
     if self._prop is None:
         from gift_nb.hypotheses import CaptionAggregator
-        self._prop = CaptionAggregator()
+        self._prop = CaptionAggregator(show_progress=False)
     return self._prop
 
 @property
@@ -131,7 +131,7 @@ def _intervener(self:GIFT):
 
 GIFT.counterfactuals, GIFT.captioner, GIFT.proposer, GIFT.intervener = _counterfactuals, _captioner, _proposer, _intervener
 
-# %% ../nbs/08_pipeline.ipynb #047c995b
+# %% ../nbs/08_pipeline.ipynb #f5c73dfa
 from .core import patch_method
 
 def _timed(run, name, t0):
@@ -182,7 +182,7 @@ def _stage_data(self:GIFT, run, data, verify_on):
     st.finish(); _timed(run, 'data', t0)
     return st
 
-# %% ../nbs/08_pipeline.ipynb #c9a81073
+# %% ../nbs/08_pipeline.ipynb #2413aef9
 def _load(st, rel): return st.load_image(rel)
 
 def _reclassify(clf, recs, xc, k):
@@ -238,7 +238,7 @@ def _stage_captions(self:GIFT, run, cfs):
     st.finish(); _timed(run, 'captions', t0)
     return st
 
-# %% ../nbs/08_pipeline.ipynb #e720cad1
+# %% ../nbs/08_pipeline.ipynb #b12961cb
 def _user_hypotheses(extra, k) -> list:
     from gift_nb.verification import as_hypothesis
     if isinstance(extra, (str, Hypothesis)) or not hasattr(extra, '__iter__'): extra = [extra]
@@ -285,7 +285,7 @@ def _stage_hypotheses(self:GIFT, run, caps, extra):
     st.finish(); _timed(run, 'hypotheses', t0)
     return st
 
-# %% ../nbs/08_pipeline.ipynb #628aa4c9
+# %% ../nbs/08_pipeline.ipynb #1d9bfd9d
 def _base_of(data, role):
     from gift_nb.verification import BaseSet
     ds = [d for d in data.records() if d['role'] == role]
@@ -333,7 +333,7 @@ def _stage_oracle(self:GIFT, run, ver):
     st.finish(); _timed(run, 'oracle', t0)
     return st
 
-# %% ../nbs/08_pipeline.ipynb #6ca4b8b0
+# %% ../nbs/08_pipeline.ipynb #0943c264
 def _open_run(run_dir, seed, create=True):
     if run_dir is None:
         import tempfile
@@ -405,7 +405,7 @@ def run_stage(self:GIFT,
     if not self.oracle: raise ValueError("the oracle stage needs a world classifier")
     return self._stage_oracle(run, reopen('verification'))
 
-# %% ../nbs/08_pipeline.ipynb #78d8df29
+# %% ../nbs/08_pipeline.ipynb #d3d0ffd8
 def _b64png(rel_path) -> str:
     return base64.b64encode(Path(rel_path).read_bytes()).decode()
 
@@ -425,7 +425,7 @@ def _caption_stats(caps, log) -> dict:
     st['stage3_read'] = (log or {}).get('captions', {})
     return st
 
-# %% ../nbs/08_pipeline.ipynb #5134ff95
+# %% ../nbs/08_pipeline.ipynb #1bc23870
 class Report:
     "What a GIFT run found: ranked (hypothesis, verification) pairs per class, statistics of each stage, timings, oracle."
     def __init__(self, hypotheses:list, # `Hypothesis` records
@@ -478,7 +478,7 @@ class Report:
         best = f"top accepted: {t[1].hypothesis!r} P̂NS {t[1].pns:.3f} [{t[1].pns_ci[0]:.3f}, {t[1].pns_ci[1]:.3f}]" if t else 'no accepted hypothesis'
         return f"Report({len(self.verifications)} hypotheses verified, {len(self.accepted)} accepted; {best})"
 
-# %% ../nbs/08_pipeline.ipynb #5c84418c
+# %% ../nbs/08_pipeline.ipynb #6898b887
 @patch_method
 def to_dict(self:Report) -> dict:
     "Plain JSON-able content."
@@ -512,7 +512,7 @@ def without_timings(self:Report) -> dict:
     "The report's content without its timings (what two runs with the same inputs and seed share)."
     d = json.loads(self.to_json()); d.pop('timings'); return d
 
-# %% ../nbs/08_pipeline.ipynb #c95704d8
+# %% ../nbs/08_pipeline.ipynb #49a24fda
 @patch_method
 def format(self:Report, n:int|None=None, # show the `n` best (None: all)
           ) -> str:
@@ -528,7 +528,7 @@ def format(self:Report, n:int|None=None, # show the `n` best (None: all)
     lines = ['  '.join(c.ljust(w[j]) if j == 1 else c.rjust(w[j]) for j, c in enumerate(r)).rstrip() for r in rows]
     return '\n'.join(lines) + ('\n* user-supplied' if any('*' in r[1] for r in rows[1:]) else '')
 
-# %% ../nbs/08_pipeline.ipynb #45a04edd
+# %% ../nbs/08_pipeline.ipynb #eca2c2a2
 @classmethod
 def _from_run(cls, run, # a `RunDir` or the path of a finished run
               n_examples:int=8, # example counterfactuals kept (half of each direction when possible)
@@ -581,7 +581,7 @@ def _from_run(cls, run, # a `RunDir` or the path of a finished run
                timings, oracle, ex)
 Report.from_run = _from_run
 
-# %% ../nbs/08_pipeline.ipynb #51de5c1f
+# %% ../nbs/08_pipeline.ipynb #406b5ea6
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:1.6em}
 table{border-collapse:collapse;margin:8px 0;font-size:.9em}td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
@@ -607,7 +607,7 @@ def _agree(o) -> str:
 
 def _badge(status) -> str: return f"<span class='badge {_e(status)}'>{_e(status)}</span>"
 
-# %% ../nbs/08_pipeline.ipynb #1397afdc
+# %% ../nbs/08_pipeline.ipynb #f94a5662
 @patch_method
 def _table_html(self:Report, pairs) -> str:
     rows = []
@@ -647,7 +647,7 @@ def _examples_html(self:Report) -> str:
                    f"<br><i>{_e(e['caption'] or '(no caption)')}</i></div>")
     return ''.join(out)
 
-# %% ../nbs/08_pipeline.ipynb #b7d3c880
+# %% ../nbs/08_pipeline.ipynb #f1669f90
 @patch_method
 def _stats_html(self:Report) -> str:
     fs, cs = self.flip_stats, self.caption_stats
@@ -670,7 +670,7 @@ def _timings_html(self:Report) -> str:
     rows = ''.join(f"<tr><td class='l'>{_e(k)}</td><td>{v:.1f}</td></tr>" for k, v in t.items())
     return f"<table><tr><th class='l'>stage</th><th>seconds</th></tr>{rows}<tr><td class='l'><b>total</b></td><td>{sum(t.values()):.1f}</td></tr></table>"
 
-# %% ../nbs/08_pipeline.ipynb #7e6ca568
+# %% ../nbs/08_pipeline.ipynb #bbffb4d5
 @patch_method
 def to_html(self:Report, path:str|Path|None=None, # also write the page to this file
            ) -> str:
