@@ -3,50 +3,48 @@ import json, subprocess, sys
 from pathlib import Path
 import pytest
 from gift_nb import __version__
-from gift_nb.cli import main, run_demo, NOT_IMPLEMENTED
+from gift_nb.cli import main, run_demo
 from gift_nb.world import TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent/'gift-nb'   # the console script installed beside this interpreter
+SMALL = ['--n', '6', '--n-verify', '30', '--n-oracle', '30']
 
 
 def run_script(*args, cwd=ROOT):
     if not SCRIPT.exists(): pytest.fail(f"console script {SCRIPT} missing: run `pip install -e .` (make install)")
-    return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
-def without_timings(report): return {k: v for k, v in report.items() if k != 'timings_s'}
+    return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=600,
+                          env={'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin', 'IN_TEST': '1'})
 
 
 def test_console_script_demo(tmp_path):
     out = tmp_path/'demo'
-    r = run_script('demo', '--out', str(out))
+    r = run_script('demo', '--out', str(out), *SMALL)
     assert r.returncode == 0, f"gift-nb demo failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
     rep = json.loads((out/'report.json').read_text())
-    assert (out/'world.png').stat().st_size > 10_000
+    assert {p.name for p in out.iterdir()} == {'report.json', 'report.html', 'run'}
     assert not [p.name for p in out.iterdir() if p.name.endswith('.tmp') or p.name.startswith('.')]  # atomic writes
-    assert rep['command'] == 'demo' and rep['task']['name'] == 'red_metal' and rep['seed'] == 0 and rep['n'] == 1000
-    assert rep['task']['rule_text'] == 'there is a red metal object' and rep['task']['bias_text'] is None
-    assert rep['gift_nb'] == __version__
-    acc = rep['classifier']['test']
-    assert acc['n'] == 1000 and acc['correct'] == round(acc['accuracy'] * 1000)
-    assert acc['ci'][0] <= acc['accuracy'] <= acc['ci'][1] and acc['accuracy'] > 0.9
-    assert 'train_biased' not in rep['classifier']   # red_metal has no bias
-    top = rep['oracle']['top']
-    assert len(top) == 5 and rep['oracle']['n_rules'] >= 5
-    for row in top: assert row['pns_ci'][0] <= row['pns'] <= row['pns_ci'][1] and row['rule']
-    lows = [row['pns_ci'][0] for row in top]
-    assert lows == sorted(lows, reverse=True)   # ranked by the lower bound
-    assert set(rep['timings_s']) == {'world', 'classifier', 'oracle', 'total'}
-    assert rep['not_implemented'] == [f"GIFT stage {s}" for s in NOT_IMPLEMENTED]
-    last = r.stdout.strip().splitlines()[-1]
-    assert last.startswith('Not implemented yet: GIFT stages 1 counterfactuals'), last
+    m = rep['meta']
+    assert m['task'] == 'red_metal' and m['seed'] == 0 and m['n_explain'] == 6 and m['n_verify'] == 30
+    assert m['task_rule'] == 'there is a red metal object' and m['verify_on'] == 'fresh'
+    assert len(rep['verifications']) == len(rep['hypotheses']) >= 1
+    assert set(rep['timings']) == {'data', 'counterfactuals', 'captions', 'hypotheses', 'verification', 'oracle'}
+    for v in rep['verifications']: assert v['pns_ci'][0] <= v['pns'] + 1e-9 and v['pns'] <= v['pns_ci'][1] + 1e-9
+    html = (out/'report.html').read_text()
+    assert html.startswith('<!DOCTYPE html>') and 'data:image/png;base64,' in html and 'http://' not in html
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith(f'gift-nb {__version__} demo: task red_metal')
+    assert any(l.startswith('time per stage: data') for l in lines), lines
+    assert any(l.startswith(('top accepted hypothesis:', 'no hypothesis was accepted')) for l in lines), lines
+    assert lines[-1].startswith('report: ')
 
 
 @pytest.mark.parametrize('args, says', [
     (['demo', '--task', 'red_cube'], "choose from 'red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased'"),
     (['demo', '--out', '{file}/sub'], "is not a writable folder"),
-    (['demo', '--n', '2'], "--n must be an integer from 16"),
+    (['demo', '--n', '2'], "--n must be an integer from 4"),
+    (['demo', '--n-verify', '3'], "--n-verify must be an integer from 20"),
+    (['demo', '--hypothesis', 'a purple elephant'], "is not a world rule"),
 ])
 def test_console_script_bad_input(tmp_path, args, says):
     (tmp_path/'file').write_text('a file, not a folder')
@@ -67,32 +65,34 @@ def test_help_and_version(capsys):
     assert 'demo' in capsys.readouterr().out
     assert main(['demo', '--help']) == 0
     out = capsys.readouterr().out
-    assert all(o in out for o in ('--task', '--out', '--n', '--seed', 'blue_biased'))
+    assert all(o in out for o in ('--task', '--out', '--n', '--n-verify', '--seed', '--hypothesis', '--n-oracle', 'blue_biased'))
     assert main(['--version']) == 0
     assert main([]) == 2   # a command is required
 
 
-def test_same_seed_same_report(tmp_path):
+def test_same_seed_same_report_and_bias_hypothesis(tmp_path):
     quiet = lambda s: None
-    a = run_demo('blue_biased', tmp_path/'a', n=32, seed=3, echo=quiet)
-    b = run_demo('blue_biased', tmp_path/'b', n=32, seed=3, echo=quiet)
-    assert without_timings(a) == without_timings(b)
-    assert json.loads((tmp_path/'a'/'report.json').read_text()) == a
-    assert 'train_biased' in a['classifier'] and a['classifier']['train_biased']['n'] == 32
-    c = run_demo('blue_biased', tmp_path/'c', n=32, seed=4, echo=quiet)
-    assert (tmp_path/'a'/'world.png').read_bytes() != (tmp_path/'c'/'world.png').read_bytes()
-    assert without_timings(c)['seed'] == 4
+    a = run_demo('blue_biased', tmp_path/'a', n=6, n_verify=30, seed=3, n_oracle=30, echo=quiet)
+    b = run_demo('blue_biased', tmp_path/'b', n=6, n_verify=30, seed=3, n_oracle=30, echo=quiet)
+    da, db = a.without_timings(), b.without_timings()
+    for d in (da, db): d['meta'].pop('run_dir')
+    assert da == db
+    # the task's training bias is verified as a user-supplied hypothesis
+    users = [v for h, v in a.pairs if h.source == 'user' or h.provenance.get('user_supplied')]
+    assert [v.hypothesis for v in users] == ['there is a large gray cylinder']
+    assert a.oracle_of(users[0].id) is not None
 
 
 def test_default_out_dir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(['demo', '--task', 'two_spheres', '--n', '16']) == 0
-    assert json.loads((tmp_path/'gift_nb_runs'/'demo-two_spheres'/'report.json').read_text())['task']['name'] == 'two_spheres'
+    assert main(['demo', '--task', 'two_spheres', '--n', '4', '--n-verify', '20', '--n-oracle', '20']) == 0
+    rep = json.loads((tmp_path/'gift_nb_runs'/'demo-two_spheres'/'report.json').read_text())
+    assert rep['meta']['task'] == 'two_spheres'
 
 
 def test_import_is_light():
     code = "import sys, gift_nb.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
-           "('matplotlib', 'transformers', 'diffusers') or m in ('gift_nb.classifier', 'gift_nb.oracle')))"
+           "('matplotlib', 'transformers', 'diffusers') or m in ('gift_nb.classifier', 'gift_nb.oracle', 'gift_nb.pipeline')))"
     r = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert r.stdout.strip() == '[]', r.stdout
 
@@ -100,5 +100,5 @@ def test_import_is_light():
 def test_missing_weights_exit_1(tmp_path, monkeypatch, capsys):
     import gift_nb.classifier
     monkeypatch.setattr(gift_nb.classifier, 'WEIGHTS_DIR', tmp_path/'no-weights')
-    assert main(['demo', '--n', '16', '--out', str(tmp_path/'out')]) == 1
+    assert main(['demo', '--n', '4', '--n-verify', '20', '--out', str(tmp_path/'out')]) == 1
     assert 'make weights' in capsys.readouterr().err

@@ -1,0 +1,131 @@
+"""`gift-nb run CONFIG`: config validation (errors name the key before any heavy work), bad folders, a classifier that
+fails on the images, and an offline end-to-end run with tiny random Hugging Face components for stages 2-4
+(LLaVA captioner, chat LLM, InstructPix2Pix editor), loaded from local folders with `from_pretrained`."""
+import json, os
+from pathlib import Path
+import pytest
+import torch
+from gift_nb.cli import check_config, load_config, load_folder, main, run_config
+from gift_nb.core import save_png
+from gift_nb.world import make_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT/'nbs'/'data'/'configs'
+
+
+def world_folder(path, n=6):
+    path.mkdir(parents=True, exist_ok=True)
+    for i, im in enumerate(make_dataset('red_metal', n, 5, 'test')[0]): save_png(path/f'{i:02d}.png', im)
+    return path
+
+
+def write(tmp_path, cfg, name='c.json'):
+    p = tmp_path/name; p.write_text(json.dumps(cfg)); return p
+
+
+def test_example_configs_are_valid(tmp_path):
+    check_config(load_config(CONFIGS/'world.yaml'), CONFIGS)
+    (tmp_path/'my_images').mkdir()
+    (tmp_path/'colab_gpu.yaml').write_text((CONFIGS/'colab_gpu.yaml').read_text())
+    cfg = check_config(load_config(tmp_path/'colab_gpu.yaml'), tmp_path)
+    assert cfg['captioner']['backend'] == 'vlm' and cfg['intervener']['backend'] == 'instruct-pix2pix'
+
+
+@pytest.mark.parametrize('change, says', [
+    ({'stages': {}}, "stages: unknown key; allowed keys: allow_out_of_domain, captioner, classifier"),
+    ({'data': {'kind': 'video'}}, "data.kind: unknown kind 'video'; allowed: world, folder, clevr"),
+    ({'data': {'kind': 'world', 'task': 'red_metal', 'size': 3}}, "data.size: unknown key; allowed keys of data: kind, n, seed, split, task"),
+    ({'classifier': {'shipped': 'red_metal', 'hf': 'x'}}, "classifier: give exactly one of shipped, import, hf"),
+    ({'classifier': {'shipped': 'nope'}}, "classifier.shipped: unknown classifier 'nope'"),
+    ({'captioner': {'backend': 'vlm', 'model': 'x', 'temprature': 1}}, "captioner.temprature: unknown key"),
+    ({'proposer': {'backend': 'gpt4'}}, "proposer.backend: unknown backend 'gpt4'; allowed: aggregator, llm"),
+    ({'verify': {'threshold': 2}}, "verify.threshold: expected a number in (0, 1]"),
+    ({'k': 'one'}, "k: expected an integer >= 0"),
+])
+def test_config_errors_name_the_key(tmp_path, capsys, change, says):
+    cfg = {'data': {'kind': 'world', 'task': 'red_metal'}, 'classifier': {'shipped': 'red_metal'}, 'out': str(tmp_path/'out'), **change}
+    with pytest.raises(ValueError) as e: check_config(cfg)
+    assert says in str(e.value), str(e.value)
+    assert main(['run', str(write(tmp_path, cfg))]) == 2   # the console script: status 2, before any work
+    assert says in capsys.readouterr().err
+    assert not (tmp_path/'out').exists()
+
+
+def test_world_trained_defaults_refuse_other_data(tmp_path):
+    world_folder(tmp_path/'imgs', 2)
+    cfg = {'data': {'kind': 'folder', 'path': str(tmp_path/'imgs')}, 'classifier': {'shipped': 'red_metal'},
+           'intervener': {'backend': 'instruct-pix2pix', 'model': 'x'}}
+    with pytest.raises(ValueError, match='trained on the world.*allow_out_of_domain: true'): check_config(cfg)
+    cfg['allow_out_of_domain'] = True
+    check_config(cfg)
+    cfg['intervener'] = {'backend': 'world'}
+    with pytest.raises(ValueError, match="'world' edits world scenes"): check_config(cfg)
+
+
+def test_bad_folder(tmp_path):
+    world_folder(tmp_path/'imgs', 2)
+    (tmp_path/'imgs'/'readme.txt').write_text('hello'); (tmp_path/'imgs'/'x.png').write_bytes(b'not a png')
+    x, names, skipped = load_folder(tmp_path/'imgs')
+    assert x.shape == (2, 3, 64, 64) and names == ['00.png', '01.png'] and len(skipped) == 2
+    (tmp_path/'none').mkdir(); (tmp_path/'none'/'a.txt').write_text('a')
+    with pytest.raises(ValueError, match=r"no readable image .* \(1 files skipped: a.txt\)"): load_folder(tmp_path/'none')
+
+
+def failing_classifier():
+    "An importable classifier factory whose model cannot take 3-channel 64x64 images."
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(10, 2))
+
+
+def test_classifier_failing_on_images(tmp_path, capsys):
+    world_folder(tmp_path/'imgs', 2)
+    cfg = {'data': {'kind': 'folder', 'path': str(tmp_path/'imgs')}, 'classifier': {'import': 'test_cli_run:failing_classifier'},
+           'allow_out_of_domain': True, 'intervener': {'backend': 'instruct-pix2pix', 'model': 'x'}, 'out': str(tmp_path/'out')}
+    with pytest.raises(ValueError, match=r"the classifier failed on the data's images \(a batch of shape \(2, 3, 64, 64\)"):
+        run_config(cfg, echo=lambda s: None)
+    assert main(['run', str(write(tmp_path, cfg))]) == 2
+    assert 'the classifier failed' in capsys.readouterr().err
+
+
+@pytest.fixture(scope='module')
+def tiny_models(tmp_path_factory):
+    from gift_nb.captioning import tiny_vlm
+    from gift_nb.hypotheses import tiny_random_chat
+    from gift_nb.verification import tiny_edit_pipeline
+    from gift_nb.testing import tiny_vit_classifier
+    d = tmp_path_factory.mktemp('models')
+    m, p = tiny_vlm(); m.save_pretrained(d/'vlm'); p.save_pretrained(d/'vlm')
+    chat = tiny_random_chat(); chat.model.save_pretrained(d/'chat'); chat.tokenizer.save_pretrained(d/'chat')
+    tiny_edit_pipeline().save_pretrained(d/'pix2pix')
+    tiny_vit_classifier(image_size=64).save_pretrained(d/'vit')
+    return d
+
+
+def test_run_offline_with_tiny_hf_components(tmp_path, tiny_models, monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1'); monkeypatch.setenv('TRANSFORMERS_OFFLINE', '1')
+    world_folder(tmp_path/'imgs', 6)
+    (tmp_path/'imgs'/'junk.txt').write_text('skip me')
+    m = tiny_models
+    cfg = {'data': {'kind': 'folder', 'path': 'imgs'}, 'classifier': {'shipped': 'red_metal'}, 'allow_out_of_domain': True,
+           'k': 1, 'out': 'out', 'counterfactuals': {'backend': 'latent-ae', 'steps': 8},
+           'captioner': {'backend': 'vlm', 'model': str(m/'vlm'), 'max_new_tokens': 6, 'local_files_only': True},
+           'proposer': {'backend': 'llm', 'model': str(m/'chat'), 'max_new_tokens': 16},
+           'intervener': {'backend': 'instruct-pix2pix', 'model': str(m/'pix2pix'), 'local_files_only': True,
+                          'num_inference_steps': 2, 'resolution': 32},
+           'verify': {'split': 0.5, 'n_boot': 50}, 'extra_hypotheses': ['there is a red object']}
+    lines = []
+    rep = run_config(write(tmp_path, cfg, 'run.json'), echo=lines.append)
+    out = tmp_path/'out'
+    assert (out/'report.html').is_file() and json.loads((out/'report.json').read_text())['meta']['n_explain'] == 3
+    assert rep.meta['data'] == {'kind': 'folder', 'n': 6, 'skipped': 1, 'skipped_files': ['junk.txt']}
+    assert any('1 unreadable files skipped' in l for l in lines)
+    comps = rep.meta['components']
+    assert 'VLMCaptioner' in comps['captions']['component'] and 'LLMProposer' in comps['hypotheses']['component']
+    assert 'DiffusionEditIntervener' in comps['verification']['component']
+    assert rep.meta['n_verify'] == 3 and rep.meta['verify_on'] == 'split'
+    user = [v for h, v in rep.pairs if h.source == 'user']
+    assert user and user[0].hypothesis == 'there is a red object'
+    assert user[0].n + user[0].n_failed == 3 or user[0].status == 'unverifiable'
+    assert not rep.oracle   # folder data: no oracle
+    # an HF image classifier from a local folder (checked and loaded; the config is valid without allow_out_of_domain)
+    cfg2 = {**cfg, 'classifier': {'hf': str(m/'vit')}, 'allow_out_of_domain': True}
+    check_config(cfg2, tmp_path)
