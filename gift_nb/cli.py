@@ -193,6 +193,14 @@ def _b_latent_ae(ctx, **o):
     from gift_nb.counterfactuals import CounterfactualExplainer
     return CounterfactualExplainer(ctx['classifier'], k=ctx['k'], seed=ctx['seed'], show_progress=False, **o)
 
+def _b_scene_search(ctx, **o):
+    from gift_nb.counterfactuals import SceneSearchExplainer
+    return SceneSearchExplainer(ctx['classifier'], k=ctx['k'], show_progress=False, **o)
+
+def _b_diffusion(ctx, model, **o):
+    from gift_nb.counterfactuals import DiffusionCounterfactualExplainer
+    return DiffusionCounterfactualExplainer(ctx['classifier'], str(model), k=ctx['k'], seed=ctx['seed'], show_progress=False, **o)
+
 def _b_change(ctx, **o):
     from gift_nb.captioning import ChangeCaptioner
     return ChangeCaptioner(**o)
@@ -222,6 +230,8 @@ def _b_pix2pix(ctx, model, **o):
 def _register_defaults():
     from gift_nb import counterfactuals as C, captioning as K, hypotheses as H, verification as V
     register_backend('counterfactuals', 'latent-ae', _b_latent_ae, C.CounterfactualExplainer.__init__, world_only=True)
+    register_backend('counterfactuals', 'scene-search', _b_scene_search, C.SceneSearchExplainer.__init__, world_only=True, needs_scenes=True)
+    register_backend('counterfactuals', 'diffusion', _b_diffusion, {'model'} | (_opts(C.DiffusionCounterfactualExplainer.__init__) - {'classifier', 'scheduler', 'k', 'seed'}))
     register_backend('captioner', 'change-captioner', _b_change, K.ChangeCaptioner.__init__, world_only=True)
     register_backend('captioner', 'vlm', _b_vlm, set(_opts(K.VLMCaptioner.__init__)) - {'processor'})
     register_backend('proposer', 'aggregator', _b_aggregator, H.CaptionAggregator.__init__)

@@ -1135,6 +1135,7 @@ def scene_edits(scene, # the source scene
 class SceneSearchExplainer:
     "Stage-1 reference (world only, never the default): the cheapest scene-graph edit that flips the classifier, rendered."
     method = 'scene-search'
+    needs_scenes = True   # called as explainer(images, scenes): the pipeline passes the world scenes it stored
     def __init__(self, classifier, # a `Classifier` of world images
                  k:int=1, # the class explained: a flip is the prediction entering or leaving k
                  max_attrs:int=2, # change up to this many attributes of one object

@@ -209,7 +209,13 @@ def _stage_counterfactuals(self:GIFT, run, data):
         ids = [f"cf-{d['id']}" for d in part]
         if all(i in st.done_ids for i in ids): continue
         x = torch.stack([_load(data, d['image']) for d in part])
-        recs = cf(x, ids=ids)
+        if getattr(cf, 'needs_scenes', False):   # e.g. the scene-search reference: it edits the scene graphs
+            sc = [_scene_of(d['scene']) for d in part]
+            if any(s is None for s in sc):
+                raise ValueError(f"{type(cf).__name__} edits world scenes, but these images have none: use it on world data "
+                                 "(images + scenes), or another stage-1 explainer")
+            recs = cf(x, sc, ids=ids)
+        else: recs = cf(x, ids=ids)
         if len(recs) != len(part): raise ValueError(f"the counterfactual explainer returned {len(recs)} records for {len(part)} images")
         cfi = getattr(cf, 'images', None)
         for r in recs:

@@ -1,6 +1,7 @@
 """`gift-nb run CONFIG`: config validation (errors name the key before any heavy work), bad folders, a classifier that
-fails on the images, and an offline end-to-end run with tiny random Hugging Face components for stages 2-4
-(LLaVA captioner, chat LLM, InstructPix2Pix editor), loaded from local folders with `from_pretrained`."""
+fails on the images, and an offline end-to-end run with tiny random Hugging Face components for the classifier and
+every stage (ViT classifier, DDPM diffusion counterfactuals, LLaVA captioner, chat LLM, InstructPix2Pix editor),
+loaded from local folders with `from_pretrained`; and the scene-search reference as a stage-1 backend."""
 import json, os
 from pathlib import Path
 import pytest
@@ -97,6 +98,11 @@ def tiny_models(tmp_path_factory):
     chat = tiny_random_chat(); chat.model.save_pretrained(d/'chat'); chat.tokenizer.save_pretrained(d/'chat')
     tiny_edit_pipeline().save_pretrained(d/'pix2pix')
     tiny_vit_classifier(image_size=64).save_pretrained(d/'vit')
+    from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
+    torch.manual_seed(0)
+    unet = UNet2DModel(sample_size=64, in_channels=3, out_channels=3, layers_per_block=1, block_out_channels=(8, 16),
+                       norm_num_groups=4, down_block_types=('DownBlock2D',) * 2, up_block_types=('UpBlock2D',) * 2)
+    DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=100)).save_pretrained(d/'ddpm')
     return d
 
 
@@ -105,8 +111,10 @@ def test_run_offline_with_tiny_hf_components(tmp_path, tiny_models, monkeypatch)
     world_folder(tmp_path/'imgs', 6)
     (tmp_path/'imgs'/'junk.txt').write_text('skip me')
     m = tiny_models
-    cfg = {'data': {'kind': 'folder', 'path': 'imgs'}, 'classifier': {'shipped': 'red_metal'}, 'allow_out_of_domain': True,
-           'k': 1, 'out': 'out', 'counterfactuals': {'backend': 'latent-ae', 'steps': 8},
+    cfg = {'data': {'kind': 'folder', 'path': 'imgs'}, 'classifier': {'hf': str(m/'vit'), 'local_files_only': True},
+           'k': 1, 'out': 'out',
+           'counterfactuals': {'backend': 'diffusion', 'model': str(m/'ddpm'), 'local_files_only': True,
+                               'num_inference_steps': 4, 'strength': 0.5},
            'captioner': {'backend': 'vlm', 'model': str(m/'vlm'), 'max_new_tokens': 6, 'local_files_only': True},
            'proposer': {'backend': 'llm', 'model': str(m/'chat'), 'max_new_tokens': 16},
            'intervener': {'backend': 'instruct-pix2pix', 'model': str(m/'pix2pix'), 'local_files_only': True,
@@ -119,6 +127,7 @@ def test_run_offline_with_tiny_hf_components(tmp_path, tiny_models, monkeypatch)
     assert rep.meta['data'] == {'kind': 'folder', 'n': 6, 'skipped': 1, 'skipped_files': ['junk.txt']}
     assert any('1 unreadable files skipped' in l for l in lines)
     comps = rep.meta['components']
+    assert 'DiffusionCounterfactualExplainer' in comps['counterfactuals']['component']
     assert 'VLMCaptioner' in comps['captions']['component'] and 'LLMProposer' in comps['hypotheses']['component']
     assert 'DiffusionEditIntervener' in comps['verification']['component']
     assert rep.meta['n_verify'] == 3 and rep.meta['verify_on'] == 'split'
@@ -126,6 +135,16 @@ def test_run_offline_with_tiny_hf_components(tmp_path, tiny_models, monkeypatch)
     assert user and user[0].hypothesis == 'there is a red object'
     assert user[0].n + user[0].n_failed == 3 or user[0].status == 'unverifiable'
     assert not rep.oracle   # folder data: no oracle
-    # an HF image classifier from a local folder (checked and loaded; the config is valid without allow_out_of_domain)
-    cfg2 = {**cfg, 'classifier': {'hf': str(m/'vit')}, 'allow_out_of_domain': True}
-    check_config(cfg2, tmp_path)
+    # no world-trained part in this config: it is valid without allow_out_of_domain
+    check_config(cfg, tmp_path)   # raises if a world-trained default were refused
+
+def test_run_with_scene_search_reference(tmp_path):
+    "The perfect-generator reference runs through the pipeline (it gets the stored world scenes)."
+    cfg = {'data': {'kind': 'world', 'task': 'red_metal', 'n': 8}, 'classifier': {'shipped': 'red_metal'}, 'out': str(tmp_path/'o'),
+           'counterfactuals': {'backend': 'scene-search'}, 'verify': {'n': 60, 'n_boot': 50}, 'oracle': False}
+    rep = run_config(cfg, echo=lambda s: None)
+    assert 'SceneSearchExplainer' in rep.meta['components']['counterfactuals']['component']
+    assert rep.flip_stats['valid'] >= 6
+    cfg = {'data': {'kind': 'folder', 'path': str(world_folder(tmp_path/'imgs', 2))}, 'classifier': {'shipped': 'red_metal'},
+           'allow_out_of_domain': True, 'counterfactuals': {'backend': 'scene-search'}, 'intervener': {'backend': 'instruct-pix2pix', 'model': 'x'}}
+    with pytest.raises(ValueError, match="scene-search"): check_config(cfg)
