@@ -16,6 +16,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=8 if os.environ.get('IN_TEST') else 128, help='class-1 test images')
     ap.add_argument('--steps', type=int, default=None, help='K fine-tuning steps (default: the shipped setting)')
+    ap.add_argument('--card', default='red_metal', help='shipped explainer name or path to a .ltx.json card (e.g. a candidate)')
     ap.add_argument('--seed', type=int, default=3, help='test-data seed')
     ap.add_argument('--threads', type=int, default=1, help='torch threads')
     ap.add_argument('--table', action='store_true', help='also print a text table to stderr')
@@ -24,7 +25,7 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     from gift_nb.ltx import class1_test_set, load_ltx
     from gift_nb.saliency_metrics import CAPTUM_METHODS, FINE_FRACTIONS, CaptumSaliency, format_table, saliency_table
-    ltx = load_ltx('red_metal', show_progress=False)
+    ltx = load_ltx(a.card, show_progress=False)
     K = ltx.steps if a.steps is None else a.steps
     x, gt, _ = class1_test_set('red_metal', a.n, a.seed)
     methods = {'LTX pretrained (K=0)': lambda im, t: ltx.explain(im, t, steps=0),
@@ -32,8 +33,8 @@ def main(argv=None):
                **{m: CaptumSaliency(ltx.clf, m) for m in CAPTUM_METHODS}}
     t0 = time.perf_counter()
     rows = saliency_table(methods, ltx.clf, x, gt_masks=gt, fractions=FINE_FRACTIONS)
-    out = dict(bench='ltx_table', classifier='red_metal', n_images=len(x), data=dict(split='test', seed=a.seed, classes=[1]),
-               ltx=dict(steps=K, **{k: ltx.card.get('settings', {}).get(k) for k in ('mask_weight', 'ce_neg', 'lr', 'early_stop')}),
+    out = dict(bench='ltx_table', classifier='red_metal', card=str(a.card), n_images=len(x), data=dict(split='test', seed=a.seed, classes=[1]),
+               ltx=dict(steps=K, **{k: ltx.card.get('settings', {}).get(k) for k in ('mask_weight', 'ce_neg', 'lr', 'finetune_lr', 'early_stop')}),
                fine_fractions=list(FINE_FRACTIONS), reference='background', torch_threads=torch.get_num_threads(),
                machine=dict(cpus=os.cpu_count(), load_avg_1min=os.getloadavg()[0], python=platform.python_version()),
                seconds=round(time.perf_counter() - t0, 1),

@@ -114,7 +114,8 @@ class LTX:
                  reference='background', # what masked-out pixels become (see `saliency_metrics.reference_images`)
                  target:str='predicted', # y*: 'predicted' (the classifier's class on the full image) or 'label' (given labels)
                  steps:int=20, # K: per-instance fine-tuning steps of `explain` (0: the pretrained mask)
-                 lr:float=2e-3, # AdamW learning rate (pretraining and fine-tuning, as LTX)
+                 lr:float=2e-3, # AdamW learning rate of pretraining (and of fine-tuning unless `finetune_lr` is given)
+                 finetune_lr:float=None, # AdamW learning rate of per-instance fine-tuning (None: `lr`, as LTX)
                  fractions=FRACTIONS, # grid of removed fractions of the POS-AUC that selects masks and checkpoints
                  early_stop:float=0.0, # fine-tuning stops for an image once its POS-AUC is <= this (LTX: 6.0 of 90)
                  batch_size:int=32, # images per step (pretraining) and per fine-tuning group
@@ -132,6 +133,7 @@ class LTX:
         self.explainer = explainer.to(self.device)
         self.ce_neg = bool(ce_neg)
         self.mask_weight, self.reference, self.target, self.steps, self.lr = mask_weight, reference, target, steps, lr
+        self.finetune_lr = finetune_lr
         self.fractions = tuple(float(f) for f in fractions)
         self.early_stop, self.batch_size, self.seed, self.show_progress = early_stop, batch_size, seed, show_progress
         self.history, self.card, self.last_info = [], {}, None
@@ -228,7 +230,7 @@ def _explainer_from_config(cfg, classifier):
     if cfg['arch'] == 'MaskNet': return MaskNet(**cfg['config'])
     raise ValueError(f"unknown explainer architecture {cfg['arch']!r} (known: FeatureMaskNet, MaskNet)")
 
-_SETTINGS = ('mask_weight', 'ce_neg', 'target', 'steps', 'lr', 'fractions', 'early_stop', 'batch_size', 'seed')
+_SETTINGS = ('mask_weight', 'ce_neg', 'target', 'steps', 'lr', 'finetune_lr', 'fractions', 'early_stop', 'batch_size', 'seed')
 
 def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `FeatureMaskNet`
              name:str, # file stem: writes NAME.ltx.safetensors and NAME.ltx.json
@@ -281,7 +283,7 @@ def _finetune(self:LTX, x, t, steps):
     params = {k: v.detach()[None].repeat(B, *[1] * v.ndim).clone().requires_grad_(True) for k, v in net.named_parameters()}
     buffers = {k: v[None].expand(B, *v.shape) for k, v in net.named_buffers()}
     fwd = vmap(lambda p, b, xi: mask_logits(lambda z: functional_call(net, (p, b), (z,)), xi[None])[0])
-    opt = torch.optim.AdamW(params.values(), lr=self.lr)  # elementwise: one AdamW over B stacked copies = B independent ones
+    opt = torch.optim.AdamW(params.values(), lr=self.lr if self.finetune_lr is None else self.finetune_lr)  # elementwise: one AdamW over B stacked copies = B independent ones
     best_auc = torch.full((B,), float('inf')); best_mask = torch.zeros(B, *x.shape[-2:]); best_step = torch.zeros(B, dtype=torch.long)
     active = torch.ones(B, dtype=torch.bool)
     net.eval()
@@ -326,7 +328,8 @@ def __call__(self:LTX, images, labels=None, steps:int=None) -> torch.Tensor:
     return self.explain(images, labels, steps)
 
 # %% ../nbs/11_ltx.ipynb #47dc05fd
-SHIPPED_LTX = {'red_metal': dict(mask_weight=2.0, ce_neg=True, lr=5e-3, steps=20, fractions=FINE_FRACTIONS, early_stop=5.0)}
+SHIPPED_LTX = {'red_metal': dict(mask_weight=5.0, ce_neg=False, lr=5e-3, finetune_lr=2e-3, steps=20, fractions=FINE_FRACTIONS,
+                                  early_stop=5.0)}
 
 def train_shipped_ltx(name:str='red_metal', # one of `SHIPPED_LTX` (the shipped classifier it explains)
                       n_train:int=4000, # pretraining images (train split, both classes)

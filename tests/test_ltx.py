@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from gift_nb.classifier import load_classifier
-from gift_nb.ltx import (LTX, FeatureMaskNet, MaskNet, class1_test_set, default_explainer, load_ltx, mask_logits,
-                         save_ltx)
+from gift_nb.ltx import (LTX, SHIPPED_LTX, FeatureMaskNet, MaskNet, class1_test_set, default_explainer, load_ltx,
+                         mask_logits, save_ltx)
 from gift_nb.saliency_metrics import FINE_FRACTIONS, pos_auc, reference_images, saliency_metrics
 from gift_nb.world import make_dataset
 
@@ -80,11 +80,20 @@ def test_shipped_explainer_localises(shipped):
     assert card['arch'] == 'FeatureMaskNet' and card['classifier'] == 'red_metal' and 'pretrained_K0_test64' in card['metrics']
 
 def test_save_load_roundtrip(clf, tmp_path):
-    ltx = LTX(clf, explainer=MaskNet((8, 8, 8)), steps=2, mask_weight=1.5)
+    ltx = LTX(clf, explainer=MaskNet((8, 8, 8)), steps=2, mask_weight=1.5, finetune_lr=1e-3)
     p = save_ltx(ltx, 'x', weights_dir=tmp_path)
     back = load_ltx(p, classifier=clf)
     x = torch.rand(2, 3, 64, 64)
     assert torch.equal(back.masks(x), ltx.masks(x)) and back.steps == 2 and back.mask_weight == 1.5
+    assert back.finetune_lr == 1e-3 and back.lr == ltx.lr
     (tmp_path / 'x.ltx.safetensors').write_bytes(b'broken')
     with pytest.raises(ValueError, match='sha256'): load_ltx(p, classifier=clf)
     with pytest.raises(FileNotFoundError, match='shipped ones'): load_ltx('nope', weights_dir=tmp_path)
+
+def test_finetune_lr_is_used(shipped, monkeypatch):
+    "Per-instance fine-tuning runs AdamW at `finetune_lr` (the shipped recipe: 2e-3, pretraining at 5e-3)."
+    assert SHIPPED_LTX['red_metal']['finetune_lr'] == shipped.finetune_lr != shipped.lr
+    seen, adamw = [], torch.optim.AdamW
+    monkeypatch.setattr(torch.optim, 'AdamW', lambda params, lr: seen.append(lr) or adamw(params, lr=lr))
+    shipped.explain(class1_test_set('red_metal', 2, seed=9)[0], steps=1)
+    assert seen == [shipped.finetune_lr]

@@ -76,6 +76,7 @@ step('captioner', needs=('autoencoder',))(_captioner_step)
 # ---- LTX explainer (issue 12): pretrained on world images for a shipped classifier; its card quotes pLTX metrics
 def _ltx_step(name):
     def build():
+        _threads()  # OMP_NUM_THREADS=1 on a shared machine: two threads spin (1,458 s instead of ~60 s for the same steps)
         from gift_nb.ltx import evaluate_ltx, save_ltx, train_shipped_ltx
         ltx = train_shipped_ltx(name, log=print)
         metrics = evaluate_ltx(ltx, n=64)
