@@ -1,7 +1,9 @@
 """Every notebook runs top to bottom under nbdev's `test_nb`, each in its own interpreter.
 
 Cells flagged with a `tst_flags` entry of settings.ini (`notest slow gpu`) are skipped unless forced with
-`NBDEV_FLAGS="slow" make test`. Each notebook's wall time is printed in the summary; the budget is 60 s."""
+`NBDEV_FLAGS="slow" make test`. Each notebook's wall time is printed in the summary. The time budget (60 s per
+notebook on an idle 2-core machine) is checked by `bench/notebook_times.py`, not here: a timed assertion fails on a
+busy machine for reasons that have nothing to do with the code."""
 import os, subprocess, sys, time
 from pathlib import Path
 import pytest
@@ -9,8 +11,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb')
              if '.ipynb_checkpoints' not in p.parts and not p.name.startswith('_'))
-BUDGET_S = 60
-
 RUNNER = """
 import sys
 from pathlib import Path
@@ -30,4 +30,3 @@ def test_notebook(nb, record_property):
     dt = time.perf_counter() - t0
     record_property('notebook_seconds', round(dt, 1))
     assert r.returncode == 0, f"{nb.name} failed:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
-    assert dt <= BUDGET_S or os.environ.get('NBDEV_FLAGS'), f"{nb.name} took {dt:.0f} s under test (budget {BUDGET_S} s)"
