@@ -511,6 +511,7 @@ def world_sphere_sprites(n_depths:int=25, # ground depths to learn a lone sphere
     shape = (n_depths, 2, 2, 64, 64)
     bank = dict(ys=ys, s=torch.stack(S).view(shape), r=torch.stack(R).view(shape), fp=torch.stack(FP).view(shape))
     rr, cc = torch.meshgrid(torch.arange(64.), torch.arange(64.), indexing='ij')
+    bank['cmid'] = torch.tensor([float(cc[m].min() + cc[m].max()) / 2 for m in OBJ]).view(shape[:3])  # the sphere's horizontal middle
     _, om = render([Scene((Obj(sh, 'red', sz, 'rubber', x=0., y=float(y), rotation=rot),))
                     for y in ys for sz in ('small', 'large') for sh, rot in (('cube', 0.), ('cube', 45.), ('cylinder', 0.))], return_masks=True)
     om = torch.stack([m[0] for m in om]).float().view(n_depths, 2, 3, 64, 64)
@@ -533,13 +534,14 @@ def _sphere_in_place(x, seg, c, rubber, bank, g):
     from scipy import ndimage
     if int(seg.sum()) < 4: return []
     rr, cc = torch.meshgrid(torch.arange(64.), torch.arange(64.), indexing='ij')
-    cr, ccol = float(rr[seg].mean()), float(cc[seg].mean())
+    cr, cols = float(rr[seg].mean()), cc[seg]
     cost = (bank['other_crow'] - cr) ** 2 + 4 * (torch.log(bank['other_area']) - math.log(float(seg.sum()))) ** 2
-    j, sz = divmod(int(cost.argmin()), 2)
-    dy, dx = round(cr - float(bank['other_crow'][j, sz])), round(ccol - float(bank['other_ccol'][j, sz]))
+    j, sz = divmod(int(cost.argmin()), 2)   # the depth and size whose cube/cylinder looks like the object (centroid row, area)
+    mt = 0 if rubber else 1
+    # vertically: the learned centroid offset of a cube/cylinder from a sphere at the same point; horizontally: the middles agree
+    dy, dx = round(cr - float(bank['other_crow'][j, sz])), round(float(cols.min() + cols.max()) / 2 - float(bank['cmid'][j, sz, mt]))
     im = x.clone(); sd = torch.from_numpy(ndimage.binary_dilation(seg.numpy(), iterations=1))
     im[:, sd] = g.expand_as(x)[:, sd]   # the old object's pixels become ground, then the sphere (with its shadow) is drawn
-    mt = 0 if rubber else 1
     fp = _shift(bank['fp'][j, sz, mt], dy, dx)
     s, r = _shift(bank['s'][j, sz, mt], dy, dx), _shift(bank['r'][j, sz, mt], dy, dx)
     im[:, fp] = r[fp][None] + s[fp][None] * c[:, None]
