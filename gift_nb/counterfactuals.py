@@ -670,9 +670,9 @@ def object_sphere_candidates(x:torch.Tensor, # an image `[3,H,W]`
                             ) -> list:
     "Each coloured object of the image turned into a sphere of its colour, size and material: [(image, description)]."
     g = _ground_rows(x); out = []
-    for m, j in object_segments(x, palette):
+    for n, (m, j) in enumerate(object_segments(x, palette)):
         _, A, _ = _ray_fit(x[:, m], palette[j])
-        out += [(quantize(im.clamp(0, 1)), f"object {k} ({j}) {t}") for k, (im, t) in enumerate(_sphere_in_place(x, m, palette[j], float(A.median()) < 0.03, spheres, g))]
+        out += [(quantize(im.clamp(0, 1)), f"object {n} (colour {j}): {t}") for im, t in _sphere_in_place(x, m, palette[j], float(A.median()) < 0.03, spheres, g)]
     return out
 
 
