@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['WorldAutoencoder', 'ae_loss', 'train_autoencoder', 'reconstruct', 'decision_agreement', 'save_autoencoder',
-           'load_autoencoder', 'CounterfactualExplainer', 'world_palette', 'world_metal_table', 'snap_candidates',
-           'edit_candidates', 'project_counterfactual', 'cf_metrics', 'CounterfactualViewer', 'plot_counterfactuals',
+           'load_autoencoder', 'CounterfactualExplainer', 'world_palette', 'world_metal_table', 'world_sphere_sprites',
+           'snap_candidates', 'object_segments', 'object_sphere_candidates', 'edit_candidates',
+           'project_counterfactual', 'cf_metrics', 'CounterfactualViewer', 'plot_counterfactuals',
            'DiffusionCounterfactualExplainer', 'scene_edits', 'SceneSearchExplainer']
 
 # %% ../nbs/04_counterfactuals.ipynb #86ad9ccb
@@ -226,10 +227,12 @@ class CounterfactualExplainer:
                  max_regions:int=1, # keep only this many connected changed regions (the strongest; 0: all)
                  sparsify=(0.4, 0.3, 0.2, 0.15, 0.1), # after the stop, the highest of these thresholds whose edit still flips is used (empty: off)
                  sparsify_p:float=0.9, # ... where 'still flips' means p(target) >= this on the 8-bit image
-                 snap:int=9, # then try up to this many world edits of the edited object (recolours, rubber to metal, removal), nearest to the edit first (0: off)
+                 snap:int=10, # then try up to this many world edits of the edited object (recolours, rubber to metal, becoming a sphere, removal), nearest to the edit first (0: off)
+                 scan:bool=True, # where no snapped edit flips: try each object of the image turned into a sphere (the smallest flipping change wins)
                  palette:torch.Tensor|None=None, # world object colours `[K,3]` for the snap (default: `world_palette()`)
                  check_every:int=4, # steps between finalise-and-check
                  retry:bool=True, # search failures once more with pixel_weight/10 and every changed region kept
+                 retry_noise_free:bool=True, # then search what still fails once more without the noise expectation (noise 0)
                  robust_stop:bool=False, # stop only when the mean p(target) over noisy copies also clears the margin
                  batch_size:int=32, # images per search batch
                  seed:int=0, # seed of the noise (per batch, from the first item's index)
@@ -244,10 +247,12 @@ class CounterfactualExplainer:
         self.pixel_weight, self.latent_weight, self.reencode_every = float(pixel_weight), float(latent_weight), int(reencode_every)
         self.mask_threshold, self.dilate, self.check_every = float(mask_threshold), int(dilate), max(1, int(check_every))
         self.max_regions, self.robust_stop, self.retry = int(max_regions), bool(robust_stop), bool(retry)
+        self.retry_noise_free = bool(retry_noise_free)
         self.sparsify, self.sparsify_p = tuple(sorted((float(t) for t in sparsify), reverse=True)), float(sparsify_p)
-        self.snap = int(snap)
+        self.snap, self.scan = int(snap), bool(scan)
         self.palette = (world_palette() if palette is None else torch.as_tensor(palette, dtype=torch.float32)) if self.snap else None
         self.metal = world_metal_table() if self.snap else None
+        self.spheres = world_sphere_sprites() if self.snap else None
         self.batch_size, self.seed, self.show_progress = max(1, int(batch_size)), int(seed), show_progress
         self.images = torch.zeros(0, 3, 64, 64)  # the 8-bit counterfactuals of the last call (record.image indexes it)
         self.stats = {}
@@ -381,6 +386,20 @@ def __call__(self:CounterfactualExplainer,
                     for i in idx.tolist(): nsteps[i] += ns
             finally: self.pixel_weight, self.max_regions = keep
             pa = self.classifier(xq)
+    if self.retry_noise_free and self.noise > 0 and self.n_noise > 0:  # what still fails: once more without the noise expectation
+        fail = torch.nonzero(pa.argmax(1) != tg).flatten()
+        if len(fail):
+            keep = self.noise
+            self.noise = 0.
+            try:
+                for b in range(0, len(fail), self.batch_size):
+                    idx = fail[b:b+self.batch_size]
+                    gen = item_generator(self.seed, 'counterfactuals-retry-noise-free', f"batch-{b}")
+                    with torch.enable_grad(): img, st, ns = self._search(x[idx], tg[idx], gen)
+                    xq[idx] = img; stop[idx] = st; retried[idx] = True
+                    for i in idx.tolist(): nsteps[i] += ns
+            finally: self.noise = keep
+            pa = self.classifier(xq)
     self.images = xq
     recs, k = [], self.k
     for i in range(N):
@@ -462,6 +481,72 @@ def world_metal_table(n:int=100, # rendered world scenes to learn from (one obje
     _METAL = ((n, bins, seed), (edges, tab))
     return edges, tab
 
+_SPHERES = None
+
+def world_sphere_sprites(n_depths:int=25, # ground depths to learn a lone sphere at (the rows of `_add_grid`)
+                        ) -> dict:
+    """How a lone sphere looks at each depth, size and material, learned from world renders in two colours: per pixel a
+    shading s and a grey term r (sphere pixel = r + s·c for palette colour c; r also holds the ground and the shadow),
+    plus where a cube or cylinder at the same ground point shows (its mask's centroid and area, to put a sphere in its stead)."""
+    global _SPHERES
+    if _SPHERES is not None and _SPHERES[0] == n_depths: return _SPHERES[1]
+    from gift_nb.world import Obj, Scene, render, XY_RANGE
+    pal = world_palette()
+    ys = np.linspace(-XY_RANGE, XY_RANGE, n_depths)
+    keys = [(y, s, m) for y in ys for s in ('small', 'large') for m in ('rubber', 'metal')]
+    ims, masks = render([Scene((Obj('sphere', c, s, m, x=0., y=float(y)),)) for y, s, m in keys for c in ('red', 'blue')], return_masks=True)
+    ground = render([Scene(())])[0]
+    def pal_of(im, m):  # the palette colour of a rubber render: the best fit by s·c alone
+        px = im[:, m]
+        return pal[int(np.argmin([float((px - ((px * q[:, None]).sum(0) / (q @ q))[None] * q[:, None]).norm(dim=0).mean()) for q in pal]))]
+    ca, cb = pal_of(ims[0], masks[0][0]), pal_of(ims[1], masks[1][0])
+    dc = ca - cb
+    S, R, FP, OBJ = [], [], [], []
+    for i in range(len(keys)):
+        a, b = ims[2 * i], ims[2 * i + 1]
+        s = torch.einsum('chw,c->hw', a - b, dc) / (dc @ dc)
+        r = (a - s[None] * ca[:, None, None]).mean(0)
+        fp = ((a - ground).abs().amax(0) > 0.01) | ((b - ground).abs().amax(0) > 0.01)
+        S.append(s * fp); R.append(r * fp); FP.append(fp); OBJ.append(masks[2 * i][0])
+    shape = (n_depths, 2, 2, 64, 64)
+    bank = dict(ys=ys, s=torch.stack(S).view(shape), r=torch.stack(R).view(shape), fp=torch.stack(FP).view(shape))
+    rr, cc = torch.meshgrid(torch.arange(64.), torch.arange(64.), indexing='ij')
+    bank['cmid'] = torch.tensor([float(cc[m].min() + cc[m].max()) / 2 for m in OBJ]).view(shape[:3])  # the sphere's horizontal middle
+    _, om = render([Scene((Obj(sh, 'red', sz, 'rubber', x=0., y=float(y), rotation=rot),))
+                    for y in ys for sz in ('small', 'large') for sh, rot in (('cube', 0.), ('cube', 45.), ('cylinder', 0.))], return_masks=True)
+    om = torch.stack([m[0] for m in om]).float().view(n_depths, 2, 3, 64, 64)
+    oa = om.sum((-1, -2)).clamp(min=1)
+    bank.update(other_area=oa.mean(-1), other_crow=((om * rr).sum((-1, -2)) / oa).mean(-1), other_ccol=((om * cc).sum((-1, -2)) / oa).mean(-1))
+    _SPHERES = (n_depths, bank)
+    return bank
+
+def _shift(t, dy, dx):
+    "Shift a `[..., H, W]` tensor by whole pixels (dy, dx), zero fill."
+    out = torch.zeros_like(t); H, W = t.shape[-2:]
+    if abs(dy) >= H or abs(dx) >= W: return out
+    ys, yd = (slice(0, H - dy), slice(dy, H)) if dy >= 0 else (slice(-dy, H), slice(0, H + dy))
+    xs, xd = (slice(0, W - dx), slice(dx, W)) if dx >= 0 else (slice(-dx, W), slice(0, W + dx))
+    out[..., yd, xd] = t[..., ys, xs]
+    return out
+
+def _sphere_in_place(x, seg, c, rubber, bank, g):
+    "The object under `seg` (palette colour c) replaced by the learned sphere that best matches its place and size: [(image, text)]."
+    from scipy import ndimage
+    if int(seg.sum()) < 4: return []
+    rr, cc = torch.meshgrid(torch.arange(64.), torch.arange(64.), indexing='ij')
+    cr, cols = float(rr[seg].mean()), cc[seg]
+    cost = (bank['other_crow'] - cr) ** 2 + 4 * (torch.log(bank['other_area']) - math.log(float(seg.sum()))) ** 2
+    j, sz = divmod(int(cost.argmin()), 2)   # the depth and size whose cube/cylinder looks like the object (centroid row, area)
+    mt = 0 if rubber else 1
+    # vertically: the learned centroid offset of a cube/cylinder from a sphere at the same point; horizontally: the middles agree
+    dy, dx = round(cr - float(bank['other_crow'][j, sz])), round(float(cols.min() + cols.max()) / 2 - float(bank['cmid'][j, sz, mt]))
+    im = x.clone(); sd = torch.from_numpy(ndimage.binary_dilation(seg.numpy(), iterations=1))
+    im[:, sd] = g.expand_as(x)[:, sd]   # the old object's pixels become ground, then the sphere (with its shadow) is drawn
+    fp = _shift(bank['fp'][j, sz, mt], dy, dx)
+    s, r = _shift(bank['s'][j, sz, mt], dy, dx), _shift(bank['r'][j, sz, mt], dy, dx)
+    im[:, fp] = r[fp][None] + s[fp][None] * c[:, None]
+    return [(im, f"sphere {('small', 'large')[sz]}")]
+
 def _ground_rows(x):
     "The ground's colour per image row `[3,H,1]`: the median of the row's grey pixels (the ground is a grey vertical gradient)."
     grey = (x.amax(0) - x.amin(0)) < 0.02
@@ -482,11 +567,12 @@ def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
                     xc:torch.Tensor, # its edited version (the counterfactual before the snap)
                     palette:torch.Tensor, # world colours `[K,3]` (`world_palette()`)
                     metal=None, # rubber-to-metal table (`world_metal_table()`; None: no material change)
+                    spheres=None, # learned sphere sprites (`world_sphere_sprites()`; None: no shape change)
                     threshold:float=0.1, # pixels changed by more than this are the edit
                     grow:int=12, # the recoloured object lies within this many pixels of the edit
                     tol:float=0.05, # a pixel belongs to the object when s·c + a explains it within this
                        ) -> list:
-    "World edits of the object under the edit (its recolours, rubber to metal, its removal), nearest to the edit first: [(image, description)]."
+    "World edits of the object under the edit (its recolours, rubber to metal, becoming a sphere, its removal), nearest to the edit first: [(image, description)]."
     from scipy import ndimage
     H, W = x.shape[-2:]
     changed = ((xc - x).abs().amax(0) > threshold).numpy()
@@ -521,8 +607,10 @@ def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
             k = torch.bucketize(S[seg], edges[1:-1])
             im = x.clone(); im[:, seg] = tab[k, 0][None] * c0[:, None] + (A[seg] + tab[k, 1])[None]
             out.append((im, 'metal'))
-    # removal: the pixels near the edit that differ from the ground (object and shadow) become ground
     g = _ground_rows(x)
+    if spheres is not None and seg.any() and not _achromatic(c0):  # the object becomes a sphere of its colour, material and size
+        out += _sphere_in_place(x, seg, c0, float(A[seg].median()) < 0.03, spheres, g)
+    # removal: the pixels near the edit that differ from the ground (object and shadow) become ground
     nonground = ((x - g).abs().amax(0) > 0.02).numpy() & ndimage.binary_dilation(changed, iterations=grow)
     lab, _ = ndimage.label(nonground)
     ids = np.unique(lab[changed & nonground]); ids = ids[ids > 0]
@@ -535,14 +623,57 @@ def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
 
 @patch_method
 def _snap(self:CounterfactualExplainer, x, best, target, found):
-    "Replace each found edit by the first of its `snap` nearest world edits that still flips (p >= sparsify_p)."
+    "Replace each found edit by the first of its `snap` nearest world edits that still flips (p >= sparsify_p); with `scan`, the rest by the smallest flipping sphere edit."
+    snapped = torch.zeros(len(x), dtype=torch.bool)
     for i in torch.nonzero(found).flatten().tolist():
-        cands = snap_candidates(x[i], best[i], self.palette, self.metal, threshold=self.mask_threshold)[:self.snap]
+        cands = snap_candidates(x[i], best[i], self.palette, self.metal, self.spheres, threshold=self.mask_threshold)[:self.snap]
         if not cands: continue
         p = self.classifier(torch.stack([c[0] for c in cands]))[:, int(target[i])]
         ok = torch.nonzero(p >= self.sparsify_p).flatten()
-        if len(ok): best[i] = cands[int(ok[0])][0]
+        if len(ok): best[i] = cands[int(ok[0])][0]; snapped[i] = True
+    if self.scan:  # no world edit near the decoder's edit flips: try every object of the image as a sphere, smallest change first
+        for i in torch.nonzero(~snapped).flatten().tolist():
+            cands = object_sphere_candidates(x[i], self.palette, self.spheres)
+            if not cands: continue
+            ims = torch.stack([c[0] for c in cands])
+            p = self.classifier(ims)[:, int(target[i])]
+            ok = torch.nonzero(p >= self.sparsify_p).flatten()
+            if len(ok): best[i] = ims[ok][int((ims[ok] - x[i]).pow(2).sum((1, 2, 3)).argmin())]
     return best
+
+def object_segments(x:torch.Tensor, # an image `[3,H,W]`
+                    palette:torch.Tensor, # world colours `[K,3]`
+                    tol:float=0.05, # a pixel belongs to an object of colour c when s·c + a explains it within this
+                    min_pixels:int=8, # smaller pieces are dropped
+                   ) -> list:
+    "The coloured objects of an image, from the image alone: [(mask `[H,W]`, palette index)] (grey objects are not separated from the grey ground)."
+    from scipy import ndimage
+    H, W = x.shape[-2:]
+    best, who = torch.full((H, W), float('inf')), torch.full((H, W), -1)
+    for j, c in enumerate(palette):
+        if _achromatic(c): continue
+        s, _, r = (t.view(H, W) for t in _ray_fit(x.flatten(1), c))
+        r = torch.where(s > 0.02, r, torch.full_like(r, float('inf')))
+        upd = r < best; best[upd] = r[upd]; who[upd] = j
+    grey = (x.amax(0) - x.amin(0)) < 0.03
+    out = []
+    for j in range(len(palette)):
+        lab, n = ndimage.label(((who == j) & (best < tol) & ~grey).numpy())
+        for l in range(1, n + 1):
+            m = torch.from_numpy(lab == l)
+            if int(m.sum()) >= min_pixels: out.append((m, j))
+    return out
+
+def object_sphere_candidates(x:torch.Tensor, # an image `[3,H,W]`
+                             palette:torch.Tensor, # world colours `[K,3]`
+                             spheres:dict, # learned sphere sprites (`world_sphere_sprites()`)
+                            ) -> list:
+    "Each coloured object of the image turned into a sphere of its colour, size and material: [(image, description)]."
+    g = _ground_rows(x); out = []
+    for n, (m, j) in enumerate(object_segments(x, palette)):
+        _, A, _ = _ray_fit(x[:, m], palette[j])
+        out += [(quantize(im.clamp(0, 1)), f"object {n} (colour {j}): {t}") for im, t in _sphere_in_place(x, m, palette[j], float(A.median()) < 0.03, spheres, g)]
+    return out
 
 
 # %% ../nbs/04_counterfactuals.ipynb #5f45bd3c

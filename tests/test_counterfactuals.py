@@ -143,3 +143,17 @@ def test_snap_keeps_flip_and_makes_world_edits():
         out[snap] = cf_metrics(recs, x, ex.images, scenes, clf.task.rule)['all']
     assert out[9]['validity'] == out[0]['validity'] == 1.0  # a snapped edit is used only where it still flips
     assert out[9]['n_semantic'] >= out[0]['n_semantic'] + 3  # measured: 5 of 8 semantic with the snap, 0 without
+
+def test_two_spheres_enter_needs_a_sphere():
+    "0->1 of two_spheres (a second sphere must appear): the noise-free retry and the sphere scan make it flip, as world edits."
+    clf = load_classifier('two_spheres', device='cpu')
+    x, _, scenes = make_dataset(clf.task, 16, seed=2024, split='test')
+    idx = torch.nonzero(clf(x).argmax(1) == 0).flatten()[:6]
+    x, scenes = x[idx], [scenes[i] for i in idx]
+    old = CounterfactualExplainer(clf, retry_noise_free=False, scan=False, snap=9, show_progress=False)
+    old.spheres = None   # the previous default: recolours, rubber to metal and removal only
+    assert sum(r.valid for r in old(x)) == 0   # measured: none of them flips
+    ex = CounterfactualExplainer(clf, show_progress=False); recs = ex(x)
+    m = cf_metrics(recs, x, ex.images, scenes, clf.task.rule)['0->1']
+    assert m['validity'] == 1.0
+    assert m["n_semantic"] >= 4   # measured: 6 of 6 project onto "the ... became sphere"
