@@ -76,7 +76,7 @@ def test_shipped_card_is_the_make_weights_recipe():
     card = load_change_reader().card
     assert card['train']['steps'] == card['train']['planned_steps'] == inspect.signature(build_change_captioner).parameters['steps'].default
     assert 'budget_s' not in inspect.signature(train_reader).parameters
-    assert card['data']['p_ae'] == inspect.signature(build_change_captioner).parameters['p_ae'].default
+    for k in ('p_ae', 'p_fill'): assert card['data'][k] == inspect.signature(build_change_captioner).parameters[k].default
     assert card['data']['autoencoder_sha256'] == load_autoencoder().card['sha256']
     assert card['metrics']['held_out']['n'] >= 1000 and 'autoencoder' in card['metrics']
 
@@ -181,3 +181,13 @@ def test_import_is_light():
     r = subprocess.run([sys.executable, '-c', 'import sys, gift_nb.captioning; print("transformers" in sys.modules)'],
                        capture_output=True, text=True)
     assert r.stdout.strip() == 'False', r.stderr
+
+def test_ground_fill_removal_augmentation():
+    from gift_nb.core import quantize
+    from gift_nb.captioning import ground_fill, reader_data
+    s = Scene((Obj('cube', 'red', 'large', 'rubber', x=-1.5, y=0.), Obj('sphere', 'blue', 'small', 'metal', x=1.5, y=1.)))
+    b, a = quantize(render(s)[0]), quantize(render(Scene(s.objects[1:]))[0])
+    assert (ground_fill(b, a) - a).abs().max() < 1e-3      # an isolated object: ground is what the render shows
+    assert torch.equal(ground_fill(b, b), b)
+    D = reader_data(60, seed=1, p_fill=1.0)
+    assert ((D['variant'] == 3) == (D['types'] == 3)).all()  # every removal pair painted, nothing else
