@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['NO_CHANGE', 'EDIT_TYPES', 'CHANGE_PROMPT_VERSION', 'CHANGE_PROMPT', 'caption_of_edit', 'caption_clauses',
            'same_change', 'Captioner', 'caption_stats', 'random_edit', 'jitter', 'world_pairs', 'change_map',
-           'localise', 'crops', 'ChangeReader', 'reader_inputs', 'reader_data', 'reader_loss', 'train_reader',
-           'save_change_reader', 'load_change_reader', 'ChangeCaptioner', 'bleu4', 'cider_d', 'caption_quality',
-           'build_change_captioner', 'VLMCaptioner', 'tiny_vlm']
+           'localise', 'crops', 'ChangeReader', 'reader_inputs', 'ground_fill', 'reader_data', 'reader_loss',
+           'train_reader', 'save_change_reader', 'load_change_reader', 'ChangeCaptioner', 'bleu4', 'cider_d',
+           'caption_quality', 'build_change_captioner', 'VLMCaptioner', 'tiny_vlm']
 
 # %% ../nbs/05_captioning.ipynb #7fa0d9ee
 import json, math, os, re, time, hashlib, warnings
@@ -322,10 +322,29 @@ def _ae_variants(xb, xa, ae, rng, p_ae, log=None):
     variant = torch.zeros(len(xb), dtype=torch.long); variant[sel[both]] = 1; variant[sel[~both]] = 2
     return xb, xa, variant
 
+def ground_fill(before:torch.Tensor, # a scene image [3,H,W]
+                after:torch.Tensor, # the same scene after a removal [3,H,W]
+                grow:int=12, # the erased pixels lie within this many pixels of the change
+               ) -> torch.Tensor:
+    """A removal as stage 1's snap paints it: the non-ground pixels connected to the change (the object and whatever
+    touches it) become ground (the median grey of each row), 8-bit. Returns `after` when nothing changed."""
+    from scipy import ndimage
+    from gift_nb.counterfactuals import _ground_rows
+    changed = ((after - before).abs().amax(0) > 0.1).numpy()
+    g = _ground_rows(before)
+    ng = ((before - g).abs().amax(0) > 0.02).numpy() & ndimage.binary_dilation(changed, iterations=grow)
+    lab, _ = ndimage.label(ng)
+    ids = np.unique(lab[changed & ng]); ids = ids[ids > 0]
+    if not len(ids): return after
+    rm = torch.from_numpy(ndimage.binary_dilation(np.isin(lab, ids), iterations=1))
+    im = before.clone(); im[:, rm] = g.expand_as(before)[:, rm]
+    return quantize(im.clamp(0, 1))
+
 def reader_data(n:int, # number of pairs
                 seed:int=0, # data seed
                 autoencoder=None, # a `WorldAutoencoder` for the augmentation (None: clean renders only)
                 p_ae:float=0.25, # fraction of pairs replaced by autoencoder versions
+                p_fill:float=0.0, # fraction of the other removal pairs whose after image is a `ground_fill` (stage 1's snap)
                 per_scene:int=6, # pairs drawn from each sampled scene
                 crop:int=32, # crop size
                 log=None, # a function called with progress lines
@@ -336,6 +355,11 @@ def reader_data(n:int, # number of pairs
     if log: log(f"{n} pairs rendered in {time.perf_counter() - t:.0f} s")
     xb, xa, variant = P['before'], P['after'], torch.zeros(n, dtype=torch.long)
     if autoencoder is not None: xb, xa, variant = _ae_variants(xb, xa, autoencoder, np.random.default_rng([seed, 11]), p_ae, log)
+    if p_fill > 0:
+        r = np.random.default_rng([seed, 13]).random(n) < p_fill
+        idx = [i for i in range(n) if r[i] and int(P['types'][i]) == EDIT_TYPES.index('remove') and int(variant[i]) == 0]
+        if idx:
+            xa = xa.clone(); xa[idx] = torch.stack([ground_fill(xb[i], xa[i]) for i in idx]); variant[idx] = 3
     cb, ca, d, loc = reader_inputs(xb, xa, crop)
     lb, la = zip(*[_labels(s, e, EDIT_TYPES[k]) for s, e, k in zip(P['scenes'], P['edits'], P['types'].tolist())])
     u8 = lambda x: (x * 255).round().to(torch.uint8)
@@ -364,11 +388,10 @@ def train_reader(data:dict, # `reader_data(...)` output
                  batch_size:int=64, # pairs per step
                  lr:float=2e-3, # peak Adam learning rate
                  seed:int=0, # initialisation and batch order seed
-                 budget_s:float|None=None, # optional wall-time cap in seconds (stops early, schedule unchanged)
                  log=None, # a function called with progress lines
                  **config, # `ChangeReader` options
                 ) -> ChangeReader:
-    "Train a `ChangeReader` on localised world pairs for `steps` steps (same seed and data: same weights)."
+    "Train a `ChangeReader` on localised world pairs for exactly `steps` steps (no wall-time budget: same seed and data, same weights)."
     torch.manual_seed(seed)
     net = ChangeReader(crop=data['cb'].shape[-1], **config)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -382,7 +405,6 @@ def train_reader(data:dict, # `reader_data(...)` output
         opt.zero_grad(); loss.backward(); opt.step()
         run = loss.item() if step == 1 else 0.98 * run + 0.02 * loss.item()
         if log and step % 100 == 0: log(f"step {step} {time.perf_counter() - t0:.0f}s loss {run:.4f}")
-        if budget_s is not None and time.perf_counter() - t0 > budget_s: break
     net.train_info = dict(steps=step, planned_steps=steps, seconds=round(time.perf_counter() - t0, 1), batch_size=batch_size,
                           lr=lr, seed=seed, n_pairs=N, final_loss=round(run, 4))
     return net.eval()
@@ -599,8 +621,10 @@ def _readable(t):
     except ValueError: return not t.strip()
 
 # %% ../nbs/05_captioning.ipynb #e08f5baf
-def build_change_captioner(n_pairs:int=12000, # training pairs
-                           steps:int=2400, # training steps of 64 pairs
+def build_change_captioner(n_pairs:int=24000, # training pairs
+                           steps:int=6000, # training steps of 64 pairs
+                           p_ae:float=0.3, # fraction of training pairs replaced by autoencoder versions
+                           p_fill:float=0.5, # fraction of the other removal pairs painted as stage 1's snap does (`ground_fill`)
                            n_eval:int=1000, # held-out pairs measured for the model card
                            seed:int=0, # data and initialisation seed
                            weights_dir=None, # folder (default: the package's `weights/`)
@@ -608,9 +632,10 @@ def build_change_captioner(n_pairs:int=12000, # training pairs
                           ) -> Path:
     "Train the shipped change reader (world pairs with autoencoder augmentation), measure it, save it; returns the card's path."
     from gift_nb.counterfactuals import load_autoencoder, reconstruct
-    t0 = time.perf_counter()
+    t0, load0 = time.perf_counter(), os.getloadavg()
     ae = load_autoencoder()
-    data = reader_data(n_pairs, seed=seed, autoencoder=ae, log=log)
+    data = reader_data(n_pairs, seed=seed, autoencoder=ae, p_ae=p_ae, p_fill=p_fill, log=log)
+    del data['x_before'], data['x_after']   # full images are not needed for training (memory)
     t_data = time.perf_counter() - t0
     reader = train_reader(data, steps=steps, seed=seed, log=log)
     del data
@@ -619,8 +644,13 @@ def build_change_captioner(n_pairs:int=12000, # training pairs
     metrics = dict(held_out=caption_quality(cap(P['before'], P['after']), P['captions']))
     metrics['autoencoder'] = caption_quality(cap(reconstruct(ae, P['before']), reconstruct(ae, P['after'])), P['captions'])
     if log: log(json.dumps(metrics))
-    info = dict(n_pairs=n_pairs, seed=seed, p_ae=0.25, edit_types=dict(zip(EDIT_TYPES, (0.15, 0.55, 0.15, 0.15))),
-                data_seconds=round(t_data, 1), total_seconds=round(time.perf_counter() - t0, 1))
+    info = dict(n_pairs=n_pairs, seed=seed, p_ae=p_ae, p_fill=p_fill, edit_types=dict(zip(EDIT_TYPES, (0.15, 0.55, 0.15, 0.15))),
+                autoencoder_sha256=ae.card['sha256'] if hasattr(ae, 'card') else None,
+                data_seconds=round(t_data, 1), total_seconds=round(time.perf_counter() - t0, 1),
+                machine=dict(torch_threads=torch.get_num_threads(), cpus=os.cpu_count(),
+                             loadavg_start=[round(v, 2) for v in load0], loadavg_end=[round(v, 2) for v in os.getloadavg()]),
+                note=f"data from reader_data({n_pairs}, seed={seed}, autoencoder=load_autoencoder(), p_ae={p_ae}, p_fill={p_fill}), "
+                     f"then train_reader(data, steps={steps}, seed={seed}): a fixed step count, no wall-time budget")
     return save_change_reader(reader, weights_dir, metrics=metrics, data=info)
 
 # %% ../nbs/05_captioning.ipynb #7d3e33ed

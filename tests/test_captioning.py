@@ -67,6 +67,26 @@ def test_shipped_card():
     from gift_nb.classifier import WEIGHTS_DIR
     assert (WEIGHTS_DIR / card['weights']).stat().st_size < 4_000_000
 
+def test_shipped_card_is_the_make_weights_recipe():
+    """The shipped reader comes from `build_change_captioner` (tools/make_weights.py captioner): a fixed step count, and the
+    autoencoder its augmentation used is the one that ships."""
+    import inspect
+    from gift_nb.captioning import build_change_captioner, train_reader
+    from gift_nb.counterfactuals import load_autoencoder
+    card = load_change_reader().card
+    assert card['train']['steps'] == card['train']['planned_steps'] == inspect.signature(build_change_captioner).parameters['steps'].default
+    assert 'budget_s' not in inspect.signature(train_reader).parameters
+    for k in ('p_ae', 'p_fill'): assert card['data'][k] == inspect.signature(build_change_captioner).parameters[k].default
+    assert card['data']['autoencoder_sha256'] == load_autoencoder().card['sha256']
+    assert card['metrics']['held_out']['n'] >= 1000 and 'autoencoder' in card['metrics']
+
+def test_train_reader_deterministic():
+    from gift_nb.captioning import reader_data, train_reader
+    D = reader_data(24, seed=3)
+    r1, r2 = (train_reader(D, steps=3, batch_size=8, width=4, feat=8) for _ in range(2))
+    assert all(torch.equal(a, b) for a, b in zip(r1.state_dict().values(), r2.state_dict().values()))
+    assert r1.train_info['steps'] == 3
+
 def test_deterministic_and_bad_input(cap, pairs):
     b, a = pairs['before'][:10], pairs['after'][:10]
     assert cap(b, a) == cap(b, a)
@@ -161,3 +181,13 @@ def test_import_is_light():
     r = subprocess.run([sys.executable, '-c', 'import sys, gift_nb.captioning; print("transformers" in sys.modules)'],
                        capture_output=True, text=True)
     assert r.stdout.strip() == 'False', r.stderr
+
+def test_ground_fill_removal_augmentation():
+    from gift_nb.core import quantize
+    from gift_nb.captioning import ground_fill, reader_data
+    s = Scene((Obj('cube', 'red', 'large', 'rubber', x=-1.5, y=0.), Obj('sphere', 'blue', 'small', 'metal', x=1.5, y=1.)))
+    b, a = quantize(render(s)[0]), quantize(render(Scene(s.objects[1:]))[0])
+    assert (ground_fill(b, a) - a).abs().max() < 1e-3      # an isolated object: ground is what the render shows
+    assert torch.equal(ground_fill(b, b), b)
+    D = reader_data(60, seed=1, p_fill=1.0)
+    assert ((D['variant'] == 3) == (D['types'] == 3)).all()  # every removal pair painted, nothing else

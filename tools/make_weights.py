@@ -64,11 +64,14 @@ def _autoencoder_step():
 step('autoencoder', needs=tuple(f'classifier:{t}' for t in SHIPPED_TASKS))(_autoencoder_step)
 
 # ---- change captioner (issue 7): a change reader trained on rendered world pairs, with autoencoder-reconstructed
-# pairs as augmentation (so it needs the shipped autoencoder)
+# pairs as augmentation (so it needs the shipped autoencoder; GIFT_NB_CAPTIONER_PAE sets the share of augmented
+# pairs), a fixed step count (no wall-time budget), so a rebuild follows the same recipe on any machine
 def _captioner_step():
     from gift_nb.captioning import build_change_captioner
-    p = build_change_captioner(n_pairs=int(os.environ.get('GIFT_NB_CAPTIONER_PAIRS', 12000)),
-                               steps=int(os.environ.get('GIFT_NB_CAPTIONER_STEPS', 2400)), log=print)
+    _threads()
+    env = dict(n_pairs=('GIFT_NB_CAPTIONER_PAIRS', int), steps=('GIFT_NB_CAPTIONER_STEPS', int), p_ae=('GIFT_NB_CAPTIONER_PAE', float))
+    kw = {k: f(os.environ[v]) for k, (v, f) in env.items() if os.environ.get(v)}   # default: build_change_captioner's recipe
+    p = build_change_captioner(**kw, log=print)
     print('wrote', p)
 
 step('captioner', needs=('autoencoder',))(_captioner_step)
