@@ -461,7 +461,11 @@ def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of)
     good = [c for c in singles if ok(c)]
     out = list(good)
     gain = max(self.min_support, math.ceil(self.min_gain * n_k))
-    top = good[:self.n_combine]
+    top = []   # the best concepts to combine, skipping refinements of one already taken ('a cyan sphere' after 'a cyan
+    for c in good:   # object'): a refinement adds little to its parent, and a run of them would crowd out other concepts
+        if any(set(t.rule.concept.attrs) <= set(c.rule.concept.attrs) for t in top): continue
+        top.append(c)
+        if len(top) == self.n_combine: break
     best = good[0].effects * signs == 1 if good else None   # a combination must explain more than the best concept alone
     for a, b in itertools.combinations(top, 2):
         A, B = set(a.rule.concept.attrs), set(b.rule.concept.attrs)

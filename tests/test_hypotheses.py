@@ -166,7 +166,7 @@ def test_combinations_do_not_crowd_out_concepts_and_counts():
             + [('the small green rubber sphere became cylinder', '1->0')] * 2)
     full = CaptionAggregator(max_per_class=10, max_combined=10, show_progress=False)(caps)
     kinds = lambda hs: [h.provenance['kind'] for h in hs]
-    assert sum(k in ('and', 'or') for k in kinds(full)) > 5        # without the cap, combinations take most slots
+    assert sum(k in ('and', 'or') for k in kinds(full)) > 2        # without the cap, more combinations than the cap below
     agg = CaptionAggregator(max_per_class=10, max_combined=2, show_progress=False)
     hs = agg(caps)
     assert sum(k in ('and', 'or') for k in kinds(hs)) == 2 and len(hs) == 10
