@@ -341,6 +341,24 @@ def _search(self:CounterfactualExplainer, x, target, gen):
 
 # %% ../nbs/04_counterfactuals.ipynb #9801195d
 @patch_method
+def _retry(self:CounterfactualExplainer, x, tg, pa, xq, stop, retried, nsteps, stream:str, **settings):
+    "Search the images that still miss their target once more with `settings` changed (restored after); returns the new probabilities."
+    fail = torch.nonzero(pa.argmax(1) != tg).flatten()
+    if not len(fail): return pa
+    keep = {k: getattr(self, k) for k in settings}
+    for k, v in settings.items(): setattr(self, k, v)
+    try:
+        for b in range(0, len(fail), self.batch_size):
+            idx = fail[b:b+self.batch_size]
+            gen = item_generator(self.seed, stream, f"batch-{b}")
+            with torch.enable_grad(): img, st, ns = self._search(x[idx], tg[idx], gen)
+            xq[idx] = img; stop[idx] = st; retried[idx] = True
+            for i in idx.tolist(): nsteps[i] += ns
+    finally:
+        for k, v in keep.items(): setattr(self, k, v)
+    return self.classifier(xq)
+
+@patch_method
 def __call__(self:CounterfactualExplainer,
              images, # float `[N,3,64,64]` in [0,1] (grayscale or other sizes: converted, with a warning)
              target=None, # class to aim for: None (the other class), an int, or one per image
@@ -373,33 +391,9 @@ def __call__(self:CounterfactualExplainer,
     pa = self.classifier(xq)
     retried = torch.zeros(N, dtype=torch.bool)
     if self.retry:  # failures: search once more with a looser locality (pixel weight / 10, every changed region kept)
-        fail = torch.nonzero(pa.argmax(1) != tg).flatten()
-        if len(fail):
-            keep = (self.pixel_weight, self.max_regions)
-            self.pixel_weight, self.max_regions = self.pixel_weight / 10, 0
-            try:
-                for b in range(0, len(fail), self.batch_size):
-                    idx = fail[b:b+self.batch_size]
-                    gen = item_generator(self.seed, 'counterfactuals-retry', f"batch-{b}")
-                    with torch.enable_grad(): img, st, ns = self._search(x[idx], tg[idx], gen)
-                    xq[idx] = img; stop[idx] = st; retried[idx] = True
-                    for i in idx.tolist(): nsteps[i] += ns
-            finally: self.pixel_weight, self.max_regions = keep
-            pa = self.classifier(xq)
+        pa = self._retry(x, tg, pa, xq, stop, retried, nsteps, 'counterfactuals-retry', pixel_weight=self.pixel_weight / 10, max_regions=0)
     if self.retry_noise_free and self.noise > 0 and self.n_noise > 0:  # what still fails: once more without the noise expectation
-        fail = torch.nonzero(pa.argmax(1) != tg).flatten()
-        if len(fail):
-            keep = self.noise
-            self.noise = 0.
-            try:
-                for b in range(0, len(fail), self.batch_size):
-                    idx = fail[b:b+self.batch_size]
-                    gen = item_generator(self.seed, 'counterfactuals-retry-noise-free', f"batch-{b}")
-                    with torch.enable_grad(): img, st, ns = self._search(x[idx], tg[idx], gen)
-                    xq[idx] = img; stop[idx] = st; retried[idx] = True
-                    for i in idx.tolist(): nsteps[i] += ns
-            finally: self.noise = keep
-            pa = self.classifier(xq)
+        pa = self._retry(x, tg, pa, xq, stop, retried, nsteps, 'counterfactuals-retry-noise-free', noise=0.)
     self.images = xq
     recs, k = [], self.k
     for i in range(N):
