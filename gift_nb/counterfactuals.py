@@ -186,7 +186,7 @@ def load_autoencoder(weights_dir=None, # folder (default: the package's `weights
 
 # %% ../nbs/04_counterfactuals.ipynb #6b563217
 def _check_input(images, size=64):
-    "Images as a float tensor `[N,3,size,size]` in [0,1]: grayscale is repeated, other sizes are resized (with a warning)."
+    "Images as a float tensor `[N,3,size,size]` in [0,1]: grayscale is repeated, other sizes are resized (with a warning); `size=None` keeps the size."
     if isinstance(images, np.ndarray): images = torch.from_numpy(np.ascontiguousarray(images))
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"images must be a torch tensor or numpy array [N,3,H,W], got {type(images).__name__}")
@@ -196,13 +196,13 @@ def _check_input(images, size=64):
     if images.shape[1] not in (1, 3):
         raise ValueError(f"images must have 1 or 3 channels in dim 1, got shape {tuple(images.shape)} (channels last? use x.permute(0,3,1,2))")
     x = images.detach().float().cpu()
-    if len(x) == 0: return x.new_zeros(0, 3, size, size)
+    if len(x) == 0: return x.new_zeros(0, 3, *((size, size) if size else x.shape[-2:]))
     if not torch.isfinite(x).all(): raise ValueError("images contain NaN or inf values: clean them before explaining")
     if x.min() < 0 or x.max() > 1: raise ValueError(f"images must lie in [0,1], got values in [{x.min():.3g}, {x.max():.3g}]")
     if x.shape[1] == 1:
-        warnings.warn("grayscale images: repeating the channel to RGB (the world autoencoder was trained on colour images)")
+        warnings.warn("grayscale images: repeating the channel to RGB" + (" (the world autoencoder was trained on colour images)" if size else ""))
         x = x.expand(-1, 3, -1, -1)
-    if x.shape[-2:] != (size, size):
+    if size and x.shape[-2:] != (size, size):
         warnings.warn(f"images of size {tuple(x.shape[-2:])} are resized to {size}x{size} (bilinear, antialiased), the size the autoencoder was trained on")
         x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True, align_corners=False).clamp(0, 1)
     return x.contiguous()
@@ -279,12 +279,16 @@ def _finalize(self:CounterfactualExplainer, x, d, r0, threshold=None):
                 m[i, 0] = torch.from_numpy(keep.astype(np.float32))
     return quantize((x + m * delta).clamp(0, 1))
 
+def _other_class_targets(probs, k):
+    "Default targets: leave class k when it is predicted (the runner-up class), else enter k."
+    pred = probs.argmax(1)
+    runner = probs.clone(); runner[:, k] = -1
+    return torch.where(pred == k, runner.argmax(1), torch.full_like(pred, k))
+
 @patch_method
 def _default_targets(self:CounterfactualExplainer, probs):
     "Leave class k when it is predicted (the runner-up class), else enter k."
-    pred = probs.argmax(1)
-    runner = probs.clone(); runner[:, self.k] = -1
-    return torch.where(pred == self.k, runner.argmax(1), torch.full_like(pred, self.k))
+    return _other_class_targets(probs, self.k)
 
 @patch_method
 def _search(self:CounterfactualExplainer, x, target, gen):
@@ -992,28 +996,9 @@ def plot_counterfactuals(records:list, # `Counterfactual`s
     return fig, ax
 
 # %% ../nbs/04_counterfactuals.ipynb #i6d00002
-def _other_class_targets(probs, k):
-    "Default targets: leave class k when it is predicted (the runner-up class), else enter k."
-    pred = probs.argmax(1)
-    runner = probs.clone(); runner[:, k] = -1
-    return torch.where(pred == k, runner.argmax(1), torch.full_like(pred, k))
-
 def _check_rgb(images):
-    "Images as a float tensor `[N,3,H,W]` in [0,1] (grayscale repeated with a warning), or a clear error."
-    if isinstance(images, np.ndarray): images = torch.from_numpy(np.ascontiguousarray(images))
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a torch tensor or numpy array [N,3,H,W], got {type(images).__name__}")
-    if not images.is_floating_point():
-        raise TypeError(f"images must be float in [0,1], got {images.dtype}" + (" (divide uint8 images by 255)" if images.dtype == torch.uint8 else ""))
-    if images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(f"images must be a batch [N,3,H,W], got shape {tuple(images.shape)}" + (" (one image: use x[None])" if images.ndim == 3 else ""))
-    x = images.detach().float().cpu()
-    if len(x) and not torch.isfinite(x).all(): raise ValueError("images contain NaN or inf values: clean them before explaining")
-    if len(x) and (x.min() < 0 or x.max() > 1): raise ValueError(f"images must lie in [0,1], got values in [{x.min():.3g}, {x.max():.3g}]")
-    if x.shape[1] == 1:
-        warnings.warn("grayscale images: repeating the channel to RGB")
-        x = x.expand(-1, 3, -1, -1)
-    return x.contiguous()
+    "Images as a float tensor `[N,3,H,W]` in [0,1] (grayscale repeated with a warning), or a clear error; the size is kept."
+    return _check_input(images, size=None)
 
 _SCHEDULER_NEEDS = ('set_timesteps', 'step', 'add_noise')
 
