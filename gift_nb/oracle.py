@@ -37,10 +37,15 @@ def bootstrap_ci(values, # 1-d array of per-item values
                  n_boot:int=1000, # bootstrap resamples
                  alpha:float=0.05, # 1 - confidence level
                  seed:int=0, # seed of the resampling
+                 bounds:tuple=None, # (low, high) range of the values: adds one pseudo-observation at each (None: plain)
                 ) -> tuple:
     "Percentile bootstrap interval `(lower, upper)` of the mean of `values`; (nan, nan) when empty."
     v = np.asarray(values, dtype=float).ravel()
     if len(v) == 0: return (math.nan, math.nan)
+    if bounds is not None:
+        lo_b, hi_b = map(float, bounds)
+        if not lo_b < hi_b: raise ValueError(f"bounds must be (low, high) with low < high, got {bounds!r}")
+        v = np.concatenate([v, [lo_b, hi_b]])
     rng, means, chunk = np.random.default_rng(seed), [], max(1, 2_000_000 // len(v))
     for i in range(0, n_boot, chunk):
         idx = rng.integers(0, len(v), size=(min(chunk, n_boot - i), len(v)))
@@ -69,7 +74,7 @@ def effect_metrics(p_orig, # probabilities [n, C] of the unedited base images
     pns_s, ps_n, pn_n = int((y1 & ~y0).sum()), int((~y).sum()), int(y.sum())
     ps_s, pn_s = int(y1[~y].sum()), int((~y0[y]).sum())
     nan = math.nan
-    return dict(n=n, cace=float(d.mean()) if n else nan, cace_ci=bootstrap_ci(d, n_boot, seed=seed),
+    return dict(n=n, cace=float(d.mean()) if n else nan, cace_ci=bootstrap_ci(d, n_boot, seed=seed, bounds=(-1.0, 1.0)),
                 pns=pns_s / n if n else nan, pns_ci=wilson_ci(pns_s, n),
                 ps=ps_s / ps_n if ps_n else nan, ps_ci=wilson_ci(ps_s, ps_n), ps_n=ps_n,
                 pn=pn_s / pn_n if pn_n else nan, pn_ci=wilson_ci(pn_s, pn_n), pn_n=pn_n)

@@ -372,7 +372,7 @@ def curve_vs_n(v:Verification, # a verification from `verify`
     if metric == 'cace':
         d = a['p_do1'] - a['p_do0']
         est = np.cumsum(d)[ms - 1] / ms
-        lo, hi = map(np.array, zip(*[bootstrap_ci(d[:m], n_boot, seed=seed) for m in ms]))
+        lo, hi = map(np.array, zip(*[bootstrap_ci(d[:m], n_boot, seed=seed, bounds=(-1.0, 1.0)) for m in ms]))
         return dict(metric=metric, m=ms, estimate=est, lo=lo, hi=hi, trials=ms)
     y, y1, y0 = a['y_orig'].astype(bool), a['y_do1'].astype(bool), a['y_do0'].astype(bool)
     cond, hit = {'pns': (np.ones(n, bool), y1 & ~y0), 'ps': (~y, y1), 'pn': (y, ~y0)}[metric]
