@@ -3,6 +3,7 @@
 
     python bench/ltx_table.py            # 128 class-1 test images (IN_TEST=1: 8)
     python bench/ltx_table.py --n 200 --steps 20
+    python bench/ltx_table.py --split val --seed 11 --n 40 --card /tmp/cand.ltx.json   # choose settings on validation images
 
 Rows: LTX pretrained (K=0), LTX fine-tuned (K steps), Integrated Gradients, Occlusion, LayerGradCam. Columns: POS/NEG/INS/DEL
 AUCs (percent) on the fine grid (0-10% of the pixels in 1% steps) and, suffixed _10, on LTX's 10% grid; pointing game and
@@ -17,7 +18,10 @@ def main(argv=None):
     ap.add_argument('--n', type=int, default=8 if os.environ.get('IN_TEST') else 128, help='class-1 test images')
     ap.add_argument('--steps', type=int, default=None, help='K fine-tuning steps (default: the shipped setting)')
     ap.add_argument('--card', default='red_metal', help='shipped explainer name or path to a .ltx.json card (e.g. a candidate)')
-    ap.add_argument('--seed', type=int, default=3, help='test-data seed')
+    ap.add_argument('--finetune-lr', type=float, default=None, help='override the fine-tuning learning rate')
+    ap.add_argument('--finetune-necessity', type=float, default=None, help="override LTX's `finetune_necessity` (not LTX's objective)")
+    ap.add_argument('--seed', type=int, default=3, help='data seed')
+    ap.add_argument('--split', default='test', choices=('test', 'val'), help="'val' to choose settings, 'test' to report them")
     ap.add_argument('--threads', type=int, default=1, help='torch threads')
     ap.add_argument('--table', action='store_true', help='also print a text table to stderr')
     a = ap.parse_args(argv)
@@ -25,16 +29,17 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     from gift_nb.ltx import class1_test_set, load_ltx
     from gift_nb.saliency_metrics import CAPTUM_METHODS, FINE_FRACTIONS, CaptumSaliency, format_table, saliency_table
-    ltx = load_ltx(a.card, show_progress=False)
+    over = {k: v for k, v in (('finetune_lr', a.finetune_lr), ('finetune_necessity', a.finetune_necessity)) if v is not None}
+    ltx = load_ltx(a.card, show_progress=False, **over)
     K = ltx.steps if a.steps is None else a.steps
-    x, gt, _ = class1_test_set('red_metal', a.n, a.seed)
+    x, gt, _ = class1_test_set('red_metal', a.n, a.seed, a.split)
     methods = {'LTX pretrained (K=0)': lambda im, t: ltx.explain(im, t, steps=0),
                f'LTX fine-tuned (K={K})': lambda im, t: ltx.explain(im, t, steps=K),
                **{m: CaptumSaliency(ltx.clf, m) for m in CAPTUM_METHODS}}
     t0 = time.perf_counter()
     rows = saliency_table(methods, ltx.clf, x, gt_masks=gt, fractions=FINE_FRACTIONS)
-    out = dict(bench='ltx_table', classifier='red_metal', card=str(a.card), n_images=len(x), data=dict(split='test', seed=a.seed, classes=[1]),
-               ltx=dict(steps=K, **{k: ltx.card.get('settings', {}).get(k) for k in ('mask_weight', 'ce_neg', 'lr', 'finetune_lr', 'early_stop')}),
+    out = dict(bench='ltx_table', classifier='red_metal', card=str(a.card), n_images=len(x), data=dict(split=a.split, seed=a.seed, classes=[1]),
+               ltx=dict(steps=K, **{k: getattr(ltx, k) for k in ('mask_weight', 'ce_neg', 'lr', 'finetune_lr', 'finetune_necessity', 'early_stop')}),
                fine_fractions=list(FINE_FRACTIONS), reference='background', torch_threads=torch.get_num_threads(),
                machine=dict(cpus=os.cpu_count(), load_avg_1min=os.getloadavg()[0], python=platform.python_version()),
                seconds=round(time.perf_counter() - t0, 1),

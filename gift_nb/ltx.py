@@ -116,6 +116,7 @@ class LTX:
                  steps:int=20, # K: per-instance fine-tuning steps of `explain` (0: the pretrained mask)
                  lr:float=2e-3, # AdamW learning rate of pretraining (and of fine-tuning unless `finetune_lr` is given)
                  finetune_lr:float=None, # AdamW learning rate of per-instance fine-tuning (None: `lr`, as LTX)
+                 finetune_necessity:float=0.0, # weight of a bounded necessity term in fine-tuning (NOT LTX's objective; 0: LTX's)
                  fractions=FRACTIONS, # grid of removed fractions of the POS-AUC that selects masks and checkpoints
                  early_stop:float=0.0, # fine-tuning stops for an image once its POS-AUC is <= this (LTX: 6.0 of 90)
                  batch_size:int=32, # images per step (pretraining) and per fine-tuning group
@@ -133,7 +134,9 @@ class LTX:
         self.explainer = explainer.to(self.device)
         self.ce_neg = bool(ce_neg)
         self.mask_weight, self.reference, self.target, self.steps, self.lr = mask_weight, reference, target, steps, lr
-        self.finetune_lr = finetune_lr
+        if not isinstance(finetune_necessity, (int, float)) or finetune_necessity < 0:
+            raise ValueError(f"finetune_necessity must be a number >= 0, got {finetune_necessity!r}")
+        self.finetune_lr, self.finetune_necessity = finetune_lr, float(finetune_necessity)
         self.fractions = tuple(float(f) for f in fractions)
         self.early_stop, self.batch_size, self.seed, self.show_progress = early_stop, batch_size, seed, show_progress
         self.history, self.card, self.last_info = [], {}, None
@@ -159,11 +162,16 @@ def loss(self:LTX, x, # images [N,3,H,W] on the device
          m, # masks [N,1,H,W] in [0, 1]
          t, # targets y* [N]
          ref, # reference images [N,3,H,W]
+         necessity:float=0.0, # weight ν of the bounded necessity term −log(1 − p_y*(x ⊙ (1 − m) + ref ⊙ m)) (not LTX's; 0: LTX's objective)
         ) -> torch.Tensor:
-    "Per-image LTX objective `[N]`: CE(f(x ⊙ m + ref ⊙ (1 − m)), y*) + λ · mean(m) (with `ce_neg`, the CE term is (CE − CE_complement)/2)."
+    """Per-image LTX objective `[N]`: CE(f(x ⊙ m + ref ⊙ (1 − m)), y*) + λ · mean(m) (with `ce_neg`, the CE term is
+    (CE − CE_complement)/2); with `necessity` ν > 0, plus ν · −log(1 − p_y*) of the complement (≥ 0, our addition)."""
     t = t.to(x.device)
     pred = F.cross_entropy(self.clf._forward(composite(x, m, ref)), t, reduction='none')
     if self.ce_neg: pred = (pred - F.cross_entropy(self.clf._forward(composite(x, 1 - m, ref)), t, reduction='none')) / 2
+    if necessity:  # the removed part must be necessary: the complement should NOT be y*; bounded below by 0, unlike ce_neg
+        p = F.softmax(self.clf._forward(composite(x, 1 - m, ref)), 1).gather(1, t[:, None])[:, 0]
+        pred = pred + necessity * -torch.log1p(-p.clamp(max=1 - 1e-6))
     return pred + self.mask_weight * m.flatten(1).mean(1)
 
 # %% ../nbs/11_ltx.ipynb #48e2486a
@@ -230,7 +238,8 @@ def _explainer_from_config(cfg, classifier):
     if cfg['arch'] == 'MaskNet': return MaskNet(**cfg['config'])
     raise ValueError(f"unknown explainer architecture {cfg['arch']!r} (known: FeatureMaskNet, MaskNet)")
 
-_SETTINGS = ('mask_weight', 'ce_neg', 'target', 'steps', 'lr', 'finetune_lr', 'fractions', 'early_stop', 'batch_size', 'seed')
+_SETTINGS = ('mask_weight', 'ce_neg', 'target', 'steps', 'lr', 'finetune_lr', 'finetune_necessity', 'fractions', 'early_stop',
+             'batch_size', 'seed')
 
 def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `FeatureMaskNet`
              name:str, # file stem: writes NAME.ltx.safetensors and NAME.ltx.json
@@ -295,7 +304,7 @@ def _finetune(self:LTX, x, t, steps):
         best_auc[better], best_mask[better], best_step[better] = auc[better], md[better], s
         active &= best_auc > self.early_stop
         if s == steps or not active.any(): break
-        loss = (self.loss(x, m, t, ref) * active.to(m).float()).sum()  # a stopped image's copy gets no gradient
+        loss = (self.loss(x, m, t, ref, self.finetune_necessity) * active.to(m).float()).sum()  # a stopped image's copy gets no gradient
         opt.zero_grad(); loss.backward(); opt.step()
     return best_mask, best_auc, best_step
 
@@ -356,13 +365,15 @@ def train_shipped_ltx(name:str='red_metal', # one of `SHIPPED_LTX` (the shipped 
 # %% ../nbs/11_ltx.ipynb #0fb7ad19
 def class1_test_set(task, # a world `Task` or shipped task name
                     n:int=128, # class-1 images wanted
-                    seed:int=3, # data seed (test split)
+                    seed:int=3, # data seed
+                    split:str='test', # 'test' (the reported benchmark) or 'val' (to choose settings on, never on the test images)
                    ) -> tuple:
-    "`(images, ground-truth masks, scenes)` of `n` class-1 test images of `task` (the localisation benchmark)."
+    "`(images, ground-truth masks, scenes)` of `n` class-1 images of `task`'s `split` (the localisation benchmark)."
     from gift_nb.world import get_task, make_dataset
     from gift_nb.saliency_metrics import evidence_masks
+    if split not in ('test', 'val'): raise ValueError(f"split must be 'test' or 'val', got {split!r}")
     task = get_task(task)
-    x, y, sc = make_dataset(task, 2 * n, seed, 'test')
+    x, y, sc = make_dataset(task, 2 * n, seed, split)
     keep = (y == 1).nonzero()[:, 0][:n]
     scenes = [sc[i] for i in keep.tolist()]
     return x[keep], evidence_masks(task.rule, scenes, x.shape[-1]), scenes

@@ -97,3 +97,23 @@ def test_finetune_lr_is_used(shipped, monkeypatch):
     monkeypatch.setattr(torch.optim, 'AdamW', lambda params, lr: seen.append(lr) or adamw(params, lr=lr))
     shipped.explain(class1_test_set('red_metal', 2, seed=9)[0], steps=1)
     assert seen == [shipped.finetune_lr]
+
+def test_finetune_necessity_option(clf, shipped, tmp_path):
+    "The bounded necessity term (not LTX's objective) is off by default, >= 0, used only in fine-tuning, and saved."
+    assert shipped.finetune_necessity == 0.0 and SHIPPED_LTX['red_metal'].get('finetune_necessity', 0.0) == 0.0
+    x, _, _ = class1_test_set('red_metal', 3, seed=9)
+    t, ref, m = clf.predict(x), reference_images(x), torch.rand(3, 1, 64, 64)
+    assert (shipped.loss(x, m, t, ref, necessity=2.0) >= shipped.loss(x, m, t, ref)).all()
+    base = shipped.explain(x, steps=3)
+    nec = load_ltx('red_metal', finetune_necessity=5.0)
+    assert not torch.equal(nec.explain(x, steps=3), base)
+    assert torch.equal(nec.explain(x, steps=0), shipped.explain(x, steps=0))  # K = 0: the pretrained mask, as before
+    with pytest.raises(ValueError, match='finetune_necessity'): LTX(clf, finetune_necessity=-0.5)
+    ltx = LTX(clf, explainer=MaskNet((8, 8, 8)), finetune_necessity=1.5)
+    assert load_ltx(save_ltx(ltx, 'n', weights_dir=tmp_path), classifier=clf).finetune_necessity == 1.5
+
+def test_class1_val_split():
+    xv, gv, _ = class1_test_set('red_metal', 4, seed=11, split='val')
+    xt, _, _ = class1_test_set('red_metal', 4, seed=11)
+    assert len(xv) == 4 and gv.flatten(1).any(1).all() and not torch.equal(xv, xt)
+    with pytest.raises(ValueError, match='split'): class1_test_set('red_metal', 4, split='train')
