@@ -285,10 +285,25 @@ def _other_class_targets(probs, k):
     runner = probs.clone(); runner[:, k] = -1
     return torch.where(pred == k, runner.argmax(1), torch.full_like(pred, k))
 
-@patch_method
-def _default_targets(self:CounterfactualExplainer, probs):
-    "Leave class k when it is predicted (the runner-up class), else enter k."
-    return _other_class_targets(probs, self.k)
+def _resolve_targets(target, # None (the default rule), one class for all images, or one per image
+                     probs, # the classifier's probabilities [N, C] on the images
+                     k:int, # the explained class
+                    ) -> torch.Tensor:
+    "Target class per image `[N]`, checked: `_other_class_targets` when `target` is None."
+    N, C = probs.shape
+    if not 0 <= k < C: raise ValueError(f"k={k} is not a class of this classifier ({C} classes)")
+    if target is None: return _other_class_targets(probs, k)
+    tg = torch.as_tensor(target).long().flatten().cpu()
+    if tg.numel() == 1: tg = tg.expand(N).clone()
+    if tg.numel() != N: raise ValueError(f"target has {tg.numel()} entries for {N} images: give one int or one per image")
+    if ((tg < 0) | (tg >= C)).any(): raise ValueError(f"target classes must lie in 0..{C-1}, got {tg.unique().tolist()}")
+    return tg
+
+def _item_ids(ids, N):
+    "One id per image: the given ones as strings, or `cf-000000`, `cf-000001`, ..."
+    ids = [f"cf-{i:06d}" for i in range(N)] if ids is None else [str(i) for i in ids]
+    if len(ids) != N: raise ValueError(f"ids has {len(ids)} entries for {N} images")
+    return ids
 
 @patch_method
 def _search(self:CounterfactualExplainer, x, target, gen):
@@ -373,18 +388,10 @@ def __call__(self:CounterfactualExplainer,
     N = len(x)
     self.images, self.stats = torch.zeros(0, 3, 64, 64), dict(n=N, n_valid=0, flip_rate=float('nan'), seconds=0.)
     if N == 0: return []
-    ids = [f"cf-{i:06d}" for i in range(N)] if ids is None else [str(i) for i in ids]
-    if len(ids) != N: raise ValueError(f"ids has {len(ids)} entries for {N} images")
+    ids = _item_ids(ids, N)
     t0 = time.perf_counter()
     pb = self.classifier(x)
-    C = pb.shape[1]
-    if not 0 <= self.k < C: raise ValueError(f"k={self.k} is not a class of this classifier ({C} classes)")
-    if target is None: tg = self._default_targets(pb)
-    else:
-        tg = torch.as_tensor(target).long().flatten().cpu()
-        if tg.numel() == 1: tg = tg.expand(N).clone()
-        if tg.numel() != N: raise ValueError(f"target has {tg.numel()} entries for {N} images: give one int or one per image")
-        if ((tg < 0) | (tg >= C)).any(): raise ValueError(f"target classes must lie in 0..{C-1}, got {tg.unique().tolist()}")
+    tg = _resolve_targets(target, pb, self.k)
     outs, stops, nsteps = [], [], []
     for b in progress(range(0, N, self.batch_size), show=self.show_progress, desc='counterfactuals'):
         gen = item_generator(self.seed, 'counterfactuals', f"batch-{b}")
@@ -556,9 +563,11 @@ def _achromatic(c): return bool((c - c.mean()).norm() < 0.05)
 def _ray_fit(px, c):
     "Per-pixel least squares of `px` [3,P] = s·c + a·(1,1,1): (s, a, residual); for an achromatic c, a = 0."
     if _achromatic(c): s = (px * c[:, None]).sum(0) / (c @ c); a = torch.zeros_like(s)
-    else:
-        sol = torch.linalg.lstsq(torch.stack([c, torch.ones(3)], 1), px).solution
-        s, a = sol[0], sol[1]
+    else:  # the 2x2 normal equations in closed form (float64): LAPACK's lstsq gave run-to-run different answers here
+        cd, pd = c.double(), px.double()
+        cc, c1, pc, p1 = cd @ cd, cd.sum(), (pd * cd[:, None]).sum(0), pd.sum(0)
+        det = 3 * cc - c1 * c1  # = 3·|c - mean(c)|², > 0 for a chromatic c
+        s, a = ((3 * pc - c1 * p1) / det).to(px.dtype), ((cc * p1 - c1 * pc) / det).to(px.dtype)
     return s, a, (px - s[None] * c[:, None] - a[None]).norm(dim=0)
 
 def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
@@ -1169,18 +1178,10 @@ def __call__(self:DiffusionCounterfactualExplainer,
     if self.sample_size is not None and tuple(x.shape[-2:]) != self.sample_size:
         warnings.warn(f"images of size {tuple(x.shape[-2:])} are resized to {self.sample_size} for the diffusion model "
                       "(its sample_size) and the counterfactuals back to the input size")
-    ids = [f"cf-{i:06d}" for i in range(N)] if ids is None else [str(i) for i in ids]
-    if len(ids) != N: raise ValueError(f"ids has {len(ids)} entries for {N} images")
+    ids = _item_ids(ids, N)
     t0 = time.perf_counter()
     pb = self.classifier(x)
-    C = pb.shape[1]
-    if not 0 <= self.k < C: raise ValueError(f"k={self.k} is not a class of this classifier ({C} classes)")
-    if target is None: tg = _other_class_targets(pb, self.k)
-    else:
-        tg = torch.as_tensor(target).long().flatten().cpu()
-        if tg.numel() == 1: tg = tg.expand(N).clone()
-        if tg.numel() != N: raise ValueError(f"target has {tg.numel()} entries for {N} images: give one int or one per image")
-        if ((tg < 0) | (tg >= C)).any(): raise ValueError(f"target classes must lie in 0..{C-1}, got {tg.unique().tolist()}")
+    tg = _resolve_targets(target, pb, self.k)
     n_steps = len(self._timesteps())
     bar = tqdm(total=n_steps * math.ceil(N / self.batch_size), disable=not progress_enabled(self.show_progress), desc='diffusion counterfactuals')
     outs = []
@@ -1280,18 +1281,12 @@ def __call__(self:SceneSearchExplainer,
     self.images, self.scenes = torch.zeros(0, 3, self.size, self.size), []
     self.stats = dict(n=N, n_valid=0, flip_rate=float('nan'), seconds=0., renders=0)
     if N == 0: return []
-    ids = [f"cf-{i:06d}" for i in range(N)] if ids is None else [str(i) for i in ids]
-    if len(ids) != N: raise ValueError(f"ids has {len(ids)} entries for {N} images")
+    ids = _item_ids(ids, N)
     t0 = time.perf_counter()
-    pb = self.classifier(x); C, k = pb.shape[1], self.k
-    if not 0 <= k < C: raise ValueError(f"k={k} is not a class of this classifier ({C} classes)")
-    before = pb.argmax(1)
-    if target is None: tg, hit = _other_class_targets(pb, k), lambda i, p: (int(p.argmax()) == k) != (int(before[i]) == k)
-    else:
-        tg = torch.as_tensor(target).long().flatten().cpu()
-        if tg.numel() == 1: tg = tg.expand(N).clone()
-        if tg.numel() != N: raise ValueError(f"target has {tg.numel()} entries for {N} images: give one int or one per image")
-        hit = lambda i, p: int(p.argmax()) == int(tg[i])
+    pb, k = self.classifier(x), self.k
+    tg, before = _resolve_targets(target, pb, k), pb.argmax(1)
+    if target is None: hit = lambda i, p: (int(p.argmax()) == k) != (int(before[i]) == k)  # any flip across class k
+    else: hit = lambda i, p: int(p.argmax()) == int(tg[i])
     edits = [scene_edits(s, self.max_attrs, self.add_grid) for s in scenes]
     costs = sorted({c for e in edits for c, _, _ in e})
     best = [None] * N        # (found, distance or -p, image, scene, Edit, cost)

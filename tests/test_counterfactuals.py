@@ -157,3 +157,25 @@ def test_two_spheres_enter_needs_a_sphere():
     m = cf_metrics(recs, x, ex.images, scenes, clf.task.rule)['0->1']
     assert m['validity'] == 1.0
     assert m["n_semantic"] >= 4   # measured: 6 of 6 project onto "the ... became sphere"
+
+_TWICE = r"""
+import hashlib, torch
+torch.set_num_threads(1)
+from gift_nb.classifier import load_classifier
+from gift_nb.counterfactuals import CounterfactualExplainer, world_metal_table
+from gift_nb.world import make_dataset
+H = lambda t: hashlib.sha256(t.contiguous().numpy().tobytes()).hexdigest()[:16]
+x, _, _ = make_dataset('red_metal', 4, 5, 'test')
+ex = CounterfactualExplainer(load_classifier('red_metal'), steps=20)
+ex(x)
+print(H(world_metal_table()[1]), H(ex.images))
+"""
+
+def test_same_seed_same_counterfactuals_in_fresh_interpreters():
+    "The world priors the snap learns (metal table) and the counterfactuals are the same bytes in two new processes."
+    import os, subprocess, sys
+    runs = [subprocess.run([sys.executable, '-c', _TWICE], capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+            for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr[-2000:]
+    a, b = (r.stdout.strip().splitlines()[-1] for r in runs)
+    assert len(a.split()) == 2 and a == b

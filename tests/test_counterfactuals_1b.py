@@ -157,6 +157,8 @@ def test_scene_search_bad_input_and_targets(world):
     assert [r.target for r in recs] == [1, 1]
     assert all(r.valid == (r.pred_after == 1) for r in recs if r.pred_before == 0)
     assert ss(x[:0], []) == []
+    with pytest.raises(ValueError, match='target has 3 entries'): ss(x[:2], scenes[:2], target=[0, 1, 1])
+    with pytest.raises(ValueError, match='must lie in 0..1'): ss(x[:2], scenes[:2], target=2)  # the same checks as the other explainers
 
 # --- viewer ----------------------------------------------------------------------------------------------------------
 
