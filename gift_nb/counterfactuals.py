@@ -305,6 +305,25 @@ def _item_ids(ids, N):
     if len(ids) != N: raise ValueError(f"ids has {len(ids)} entries for {N} images")
     return ids
 
+def _records(x, xq, pb, pa, tg, ids, k, method, metas) -> list:
+    "One `Counterfactual` per image from the originals `x`, the counterfactuals `xq` and both probabilities; `metas[i]` gains l1 and changed."
+    recs = []
+    for i in range(len(x)):
+        b, a = int(pb[i].argmax()), int(pa[i].argmax())
+        d = (xq[i] - x[i]).abs()
+        recs.append(Counterfactual(id=ids[i], source=i, image=i, k=k, probs_before=pb[i].tolist(), probs_after=pa[i].tolist(),
+                                   pred_before=b, pred_after=a, target=int(tg[i]), direction='1->0' if b == k else '0->1',
+                                   valid=(b == k) != (a == k), method=method,
+                                   meta={**metas[i], 'l1': float(d.mean()), 'changed': float((d.amax(0) > 0.1).float().mean())}))
+    return recs
+
+def _run_stats(recs, t0) -> dict:
+    "A run's summary: n, valid ones, flip rate, seconds since `t0` and counts per direction."
+    nv = sum(r.valid for r in recs)
+    return dict(n=len(recs), n_valid=nv, flip_rate=nv / len(recs), seconds=round(time.perf_counter() - t0, 3),
+                by_direction={d: dict(n=sum(r.direction == d for r in recs), valid=sum(r.valid for r in recs if r.direction == d))
+                              for d in ('1->0', '0->1')})
+
 @patch_method
 def _search(self:CounterfactualExplainer, x, target, gen):
     "Search one batch: returns finalised 8-bit candidates, the step each stopped at (-1: never) and the steps run."
@@ -406,21 +425,9 @@ def __call__(self:CounterfactualExplainer,
     if self.retry_noise_free and self.noise > 0 and self.n_noise > 0:  # what still fails: once more without the noise expectation
         pa = self._retry(x, tg, pa, xq, stop, retried, nsteps, 'counterfactuals-retry-noise-free', noise=0.)
     self.images = xq
-    recs, k = [], self.k
-    for i in range(N):
-        b, a = int(pb[i].argmax()), int(pa[i].argmax())
-        direction = '1->0' if b == k else '0->1'
-        valid = (b == k) != (a == k)
-        diff = (xq[i] - x[i]).abs().amax(0)
-        recs.append(Counterfactual(id=ids[i], source=i, image=i, k=k, probs_before=pb[i].tolist(), probs_after=pa[i].tolist(),
-                                   pred_before=b, pred_after=a, target=int(tg[i]), direction=direction, valid=valid,
-                                   method=self.method,
-                                   meta=dict(stopped_at=int(stop[i]), retried=bool(retried[i]), steps_run=int(nsteps[i]), l1=float((xq[i] - x[i]).abs().mean()),
-                                             changed=float((diff > 0.1).float().mean()))))
-    nv = sum(r.valid for r in recs)
-    self.stats = dict(n=N, n_valid=nv, flip_rate=nv / N, seconds=round(time.perf_counter() - t0, 3),
-                      by_direction={d: dict(n=sum(r.direction == d for r in recs), valid=sum(r.valid for r in recs if r.direction == d))
-                                    for d in ('1->0', '0->1')})
+    recs = _records(x, xq, pb, pa, tg, ids, self.k, self.method,
+                    [dict(stopped_at=int(stop[i]), retried=bool(retried[i]), steps_run=int(nsteps[i])) for i in range(N)])
+    self.stats = _run_stats(recs, t0)
     return recs
 
 # %% ../nbs/04_counterfactuals.ipynb #dc776761
@@ -1193,20 +1200,9 @@ def __call__(self:DiffusionCounterfactualExplainer,
     xq = quantize(torch.cat(outs))
     pa = self.classifier(xq)
     self.images = xq
-    recs, k = [], self.k
-    for i in range(N):
-        bi, ai = int(pb[i].argmax()), int(pa[i].argmax())
-        diff = (xq[i] - x[i]).abs().amax(0)
-        recs.append(Counterfactual(id=ids[i], source=i, image=i, k=k, probs_before=pb[i].tolist(), probs_after=pa[i].tolist(),
-                                   pred_before=bi, pred_after=ai, target=int(tg[i]), direction='1->0' if bi == k else '0->1',
-                                   valid=(bi == k) != (ai == k), method=self.method,
-                                   meta=dict(strength=self.strength, steps_run=n_steps, guidance_scale=self.guidance_scale,
-                                             proximity_scale=self.proximity_scale, l1=float((xq[i] - x[i]).abs().mean()),
-                                             changed=float((diff > 0.1).float().mean()))))
-    nv = sum(r.valid for r in recs)
-    self.stats = dict(n=N, n_valid=nv, flip_rate=nv / N, seconds=round(time.perf_counter() - t0, 3),
-                      by_direction={d: dict(n=sum(r.direction == d for r in recs), valid=sum(r.valid for r in recs if r.direction == d))
-                                    for d in ('1->0', '0->1')})
+    meta = dict(strength=self.strength, steps_run=n_steps, guidance_scale=self.guidance_scale, proximity_scale=self.proximity_scale)
+    recs = _records(x, xq, pb, pa, tg, ids, self.k, self.method, [dict(meta) for _ in range(N)])
+    self.stats = _run_stats(recs, t0)
     return recs
 
 # %% ../nbs/04_counterfactuals.ipynb #i6s00002
@@ -1318,16 +1314,6 @@ def __call__(self:SceneSearchExplainer,
         recs.append(meta)
     xq = quantize(torch.stack(out_im)); self.images = xq
     pa = self.classifier(xq)
-    out = []
-    for i, meta in enumerate(recs):
-        bi, ai = int(before[i]), int(pa[i].argmax())
-        diff = (xq[i] - x[i]).abs().amax(0)
-        meta.update(l1=float((xq[i] - x[i]).abs().mean()), changed=float((diff > 0.1).float().mean()))
-        out.append(Counterfactual(id=ids[i], source=i, image=i, k=k, probs_before=pb[i].tolist(), probs_after=pa[i].tolist(),
-                                  pred_before=bi, pred_after=ai, target=int(tg[i]), direction='1->0' if bi == k else '0->1',
-                                  valid=(bi == k) != (ai == k), method=self.method, meta=meta))
-    nv = sum(r.valid for r in out)
-    self.stats.update(n_valid=nv, flip_rate=nv / N, seconds=round(time.perf_counter() - t0, 3),
-                      by_direction={d: dict(n=sum(r.direction == d for r in out), valid=sum(r.valid for r in out if r.direction == d))
-                                    for d in ('1->0', '0->1')})
+    out = _records(x, xq, pb, pa, tg, ids, k, self.method, recs)
+    self.stats.update(_run_stats(out, t0))
     return out
