@@ -29,7 +29,6 @@ NAMES = ('red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased')
 RED_METAL = ('there is a red metal object', 'there is a red object', 'there is a metal object')
 GRAY = 'there is a large gray cylinder'
 
-def by_h(res, h): return next(v for v in res if v.hypothesis == h)
 def _r(x, d=4): return round(float(x), d)
 def _row(v):
     return {'status': v.status, 'n': v.n, 'pns': _r(v.pns), 'pns_ci': [_r(c) for c in v.pns_ci],
@@ -53,8 +52,9 @@ def main(n=1000, seeds=(7,), oracle_top=10, threads=2, names=NAMES):
             cmp = compare_with_oracle(res, tab)
             agg['missing_in_oracle'] += sum(not r['in_oracle'] for r in cmp)
             cmp = [r for r in cmp if r['in_oracle']]
+            by = {v.hypothesis: v for v in res}
             for r in cmp:
-                v, o = by_h(res, r['hypothesis']), tab.find(r['hypothesis'])
+                v, o = by[r['hypothesis']], tab.find(r['hypothesis'])
                 hv, ho = (v.cace_ci[1] - v.cace_ci[0]) / 2, (o.cace_ci[1] - o.cace_ci[0]) / 2
                 if hv > 0 and ho > 0:
                     calib.append(dict(z=(v.cace - o.cace) / (math.hypot(hv, ho) / 1.959964),
@@ -63,7 +63,6 @@ def main(n=1000, seeds=(7,), oracle_top=10, threads=2, names=NAMES):
             agg['pns_agree'] += sum(r['pns_agrees'] for r in cmp)
             agg['cace_agree'] += sum(r['cace_agrees'] for r in cmp)
             agg['both_agree'] += sum(r['agrees'] for r in cmp)
-            by = {v.hypothesis: v for v in res}
             for r in cmp:
                 if not r['agrees']:
                     v, o = by[r['hypothesis']], tab.find(r['hypothesis'])
