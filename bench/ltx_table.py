@@ -22,6 +22,9 @@ def main(argv=None):
     ap.add_argument('--finetune-necessity', type=float, default=None, help="override LTX's `finetune_necessity` (not LTX's objective)")
     ap.add_argument('--seed', type=int, default=3, help='data seed')
     ap.add_argument('--split', default='test', choices=('test', 'val'), help="'val' to choose settings, 'test' to report them")
+    ap.add_argument('--reference', default='background', choices=('background', 'blur', 'black', 'mean'),
+                    help="what removed pixels become: in the metrics, IG's and Occlusion's baselines and LTX's fine-tuning "
+                         "(its pretrained weights keep the card's, 'background'); LTX's code uses black")
     ap.add_argument('--threads', type=int, default=1, help='torch threads')
     ap.add_argument('--table', action='store_true', help='also print a text table to stderr')
     a = ap.parse_args(argv)
@@ -31,16 +34,17 @@ def main(argv=None):
     from gift_nb.saliency_metrics import CAPTUM_METHODS, FINE_FRACTIONS, CaptumSaliency, format_table, saliency_table
     over = {k: v for k, v in (('finetune_lr', a.finetune_lr), ('finetune_necessity', a.finetune_necessity)) if v is not None}
     ltx = load_ltx(a.card, show_progress=False, **over)
+    ltx.reference = a.reference
     K = ltx.steps if a.steps is None else a.steps
     x, gt, _ = class1_test_set('red_metal', a.n, a.seed, a.split)
     methods = {'LTX pretrained (K=0)': lambda im, t: ltx.explain(im, t, steps=0),
                f'LTX fine-tuned (K={K})': lambda im, t: ltx.explain(im, t, steps=K),
-               **{m: CaptumSaliency(ltx.clf, m) for m in CAPTUM_METHODS}}
+               **{m: CaptumSaliency(ltx.clf, m, reference=a.reference) for m in CAPTUM_METHODS}}
     t0 = time.perf_counter()
-    rows = saliency_table(methods, ltx.clf, x, gt_masks=gt, fractions=FINE_FRACTIONS)
+    rows = saliency_table(methods, ltx.clf, x, gt_masks=gt, reference=a.reference, fractions=FINE_FRACTIONS)
     out = dict(bench='ltx_table', classifier='red_metal', card=str(a.card), n_images=len(x), data=dict(split=a.split, seed=a.seed, classes=[1]),
                ltx=dict(steps=K, **{k: getattr(ltx, k) for k in ('mask_weight', 'ce_neg', 'lr', 'finetune_lr', 'finetune_necessity', 'early_stop')}),
-               fine_fractions=list(FINE_FRACTIONS), reference='background', torch_threads=torch.get_num_threads(),
+               fine_fractions=list(FINE_FRACTIONS), reference=a.reference, ltx_pretrained_reference=ltx.card.get('reference'), torch_threads=torch.get_num_threads(),
                machine=dict(cpus=os.cpu_count(), load_avg_1min=os.getloadavg()[0], python=platform.python_version()),
                seconds=round(time.perf_counter() - t0, 1),
                rows=[{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows])
