@@ -5,7 +5,7 @@ import torch
 
 from gift_nb.classifier import load_classifier
 from gift_nb.saliency_metrics import (CAPTUM_METHODS, FINE_FRACTIONS, FRACTIONS, CaptumSaliency, as_saliency, blur,
-                                      composite, curve_auc, curve_aucs, evidence_masks, evidence_objects, mask_iou,
+                                      compare_methods, composite, curve_auc, curve_aucs, evidence_masks, evidence_objects, mask_iou,
                                       perturbation_curves, pointing_game, pos_auc, reference_images, saliency_metrics,
                                       saliency_order, saliency_table, world_background)
 from gift_nb.world import Obj, Scene, concept, exists, get_task, make_dataset
@@ -103,3 +103,24 @@ def test_import_is_light():
     import subprocess, sys
     code = "import sys, gift_nb.saliency_metrics, gift_nb.ltx; print('captum' in sys.modules)"
     assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True).stdout.strip() == 'False'
+
+def _row(name, **per_image): return dict(method=name, per_image={k: np.asarray(v, float) for k, v in per_image.items()})
+
+def test_compare_methods_directions_and_pairing():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(20, 80, 60)
+    rows = [_row('a', del_auc=base - 5, iou=np.full(60, 0.6), pointing=np.r_[np.ones(59), np.nan]),
+            _row('b', del_auc=base, iou=np.full(60, 0.4), pointing=np.ones(60)),
+            _row('c', del_auc=base + rng.normal(0, 1, 60), iou=np.full(60, 0.4), pointing=np.ones(60))]
+    out = {(c['baseline'], c['metric']): c for c in compare_methods(rows, 'a', metrics=('del_auc', 'iou', 'pointing'))}
+    # lower deletion is better; higher IoU is better; the paired differences are constant, so the interval is a point
+    assert out['b', 'del_auc']['verdict'] == 'better' and out['b', 'del_auc']['diff'] == pytest.approx(-5)
+    assert out['b', 'iou']['verdict'] == 'better' and out['b', 'iou']['ci'] == pytest.approx((0.2, 0.2))
+    assert out['b', 'pointing']['n'] == 59 and out['b', 'pointing']['verdict'] == 'tie'  # the NaN image is left out
+    # pairing: b vs c differ by small noise around 0 on every image, though both vary widely across images
+    bc = compare_methods(rows, 'b', ['c'], metrics=('del_auc',))[0]
+    assert bc['verdict'] == 'tie' and bc['ci'][1] - bc['ci'][0] < 1.5
+    assert compare_methods(rows, 'b', ['a'], metrics=('del_auc',))[0]['verdict'] == 'worse'
+    with pytest.raises(ValueError, match='no row'): compare_methods(rows, 'z')
+    with pytest.raises(ValueError, match='gt_masks'): compare_methods(rows, 'a', metrics=('ins_auc',))
+    with pytest.raises(ValueError, match='per_image=True'): compare_methods(rows + [dict(method='d')], 'a')
