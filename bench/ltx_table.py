@@ -35,8 +35,7 @@ def main(argv=None):
     from gift_nb.saliency_metrics import (CAPTUM_METHODS, FINE_FRACTIONS, CaptumSaliency, compare_methods, format_comparison,
                                           format_table, saliency_table)
     over = {k: v for k, v in (('finetune_lr', a.finetune_lr), ('finetune_necessity', a.finetune_necessity)) if v is not None}
-    ltx = load_ltx(a.card, show_progress=False, **over)
-    ltx.reference = a.reference
+    ltx = load_ltx(a.card, show_progress=False, reference=a.reference, **over)
     K = ltx.steps if a.steps is None else a.steps
     x, gt, _ = class1_test_set('red_metal', a.n, a.seed, a.split)
     methods = {'LTX pretrained (K=0)': lambda im, t: ltx.explain(im, t, steps=0),
@@ -47,7 +46,7 @@ def main(argv=None):
     paired = compare_methods(rows, f'LTX fine-tuned (K={K})', CAPTUM_METHODS)
     out = dict(bench='ltx_table', classifier='red_metal', card=str(a.card), n_images=len(x), data=dict(split=a.split, seed=a.seed, classes=[1]),
                ltx=dict(steps=K, **{k: getattr(ltx, k) for k in ('mask_weight', 'ce_neg', 'lr', 'finetune_lr', 'finetune_necessity', 'early_stop')}),
-               fine_fractions=list(FINE_FRACTIONS), reference=a.reference, ltx_pretrained_reference=ltx.card.get('reference'), torch_threads=torch.get_num_threads(),
+               fine_fractions=list(FINE_FRACTIONS), reference=a.reference, ltx_pretrained_reference=ltx.card['reference'], torch_threads=torch.get_num_threads(),
                machine=dict(cpus=os.cpu_count(), load_avg_1min=os.getloadavg()[0], python=platform.python_version()),
                seconds=round(time.perf_counter() - t0, 1),
                rows=[{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if k != 'per_image'} for r in rows],

@@ -267,7 +267,7 @@ def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `Fe
 def load_ltx(name:str='red_metal', # a shipped explainer (named after its classifier) or a path to a `.ltx.json` card
              classifier=None, # the classifier it explains (default: the shipped classifier named in the card)
              weights_dir=None, # folder (default: the package's `weights/`)
-             **kwargs) -> LTX: # overrides of the stored settings (steps, batch_size, device, show_progress, ...)
+             **kwargs) -> LTX: # overrides of the stored settings (steps, reference, batch_size, device, show_progress, ...)
     "Load a pretrained LTX explainer (no training): the stored settings, the shipped classifier, the explainer's weights."
     from safetensors.torch import load_file
     p = Path(name) if str(name).endswith('.json') else (Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR) / f"{name}.ltx.json"
@@ -278,7 +278,7 @@ def load_ltx(name:str='red_metal', # a shipped explainer (named after its classi
     clf = as_classifier(classifier) if classifier is not None else load_classifier(card['classifier'], weights_dir=weights_dir)
     net = _explainer_from_config(card, clf)
     net.load_state_dict(load_file(str(w)))
-    ltx = LTX(clf, net.eval(), reference=card['reference'], **{**card['settings'], **kwargs})
+    ltx = LTX(clf, net.eval(), **{'reference': card['reference'], **card['settings'], **kwargs})
     ltx.history, ltx.card = card.get('history', []), card
     return ltx
 

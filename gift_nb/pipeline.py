@@ -95,8 +95,6 @@ class GIFT:
                 f"intervener={type(self.intervener).__name__}, k={self.k})")
 
 # %% ../nbs/08_pipeline.ipynb #c4bafcf4
-def _seed_of(run): return run.seed
-
 @property
 def _counterfactuals(self:GIFT):
     "Stage 1's component (the default `CounterfactualExplainer` is built on first use)."

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 # %% ../nbs/13_saliency_metrics.ipynb #0c157996
 from .core import progress
 from .classifier import as_classifier, check_images
+from .oracle import bootstrap_ci
 from .world import And, AtLeast, Not, Or, Rule, Scene, render
 
 # %% ../nbs/13_saliency_metrics.ipynb #4bdd3b01
@@ -421,7 +422,6 @@ def compare_methods(rows:list, # output of `saliency_table(..., per_image=True)`
                    ) -> list:
     """Paired comparison on the same images: for each baseline and metric, the mean per-image difference
     (`method − baseline`), its bootstrap interval and a verdict ('better', 'worse' or 'tie' at level `alpha`)."""
-    from gift_nb.oracle import bootstrap_ci
     by = {r['method']: r for r in rows}
     if method not in by: raise ValueError(f"no row for method {method!r}; rows: {list(by)}")
     missing = [r['method'] for r in rows if 'per_image' not in r]

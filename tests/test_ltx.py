@@ -111,6 +111,7 @@ def test_finetune_necessity_option(clf, shipped, tmp_path):
     with pytest.raises(ValueError, match='finetune_necessity'): LTX(clf, finetune_necessity=-0.5)
     ltx = LTX(clf, explainer=MaskNet((8, 8, 8)), finetune_necessity=1.5)
     assert load_ltx(save_ltx(ltx, 'n', weights_dir=tmp_path), classifier=clf).finetune_necessity == 1.5
+    assert load_ltx('red_metal', reference='blur').reference == 'blur'  # the stored reference can be overridden too
 
 def test_class1_val_split():
     xv, gv, _ = class1_test_set('red_metal', 4, seed=11, split='val')
