@@ -7,8 +7,9 @@ test images), with the shipped LTX fine-tuned at its default K and captum's Inte
 - `evidence_objects`: how many images hold 1, 2, 3, ... red metal objects, and on the images with >= 2 how many have
   their top 1% / 2% pixels touching only one of them (a sufficiency mask might keep one object and leave another);
 - `top_on_object`: the share of each method's top-k pixels that lie on the red metal objects;
-- `deletion`: DEL-AUC and the target's probability after removing the top 1% / 2% for LTX, IG, IG blurred, and three
-  *oracle* rankings of the ground-truth object's own pixels (centre first, checkerboard first, random order);
+- `deletion`: DEL-AUC, INS-AUC and the target's probability after removing the top 1% / 2% for LTX, IG, IG blurred, and
+  *oracle* rankings of the ground-truth object's own pixels (centre first, checkerboard first, random order, darkest
+  first, brightest first: metal's shaded side is darker than rubber's ever is);
 - `top20_pixels`: luminance and redness (R minus the mean of G and B) of each method's 20 top pixels, beside the objects'
   mean, and the share of the top 1% on the objects' one-pixel border.
 
@@ -46,7 +47,8 @@ def main(argv=None):
     def smooth(s, sigma): return blur(s[:, None].expand(-1, 3, -1, -1), sigma)[:, 0]
     maps = {'LTX fine-tuned': ltx_m, 'Integrated Gradients': ig, 'IG blurred sigma=1': smooth(ig, 1.0),
             'IG blurred sigma=2': smooth(ig, 2.0), 'object pixels, centre first': depth,
-            'object pixels, checkerboard first': g * (1 + cb), 'object pixels, random order': g}
+            'object pixels, checkerboard first': g * (1 + cb), 'object pixels, random order': g,
+            'object pixels, darkest first': g * (2 - x.mean(1)), 'object pixels, brightest first': g * (1 + x.mean(1))}
     k1, k2 = round(0.01 * hw), round(0.02 * hw)
     def touched(order, i, k):
         top = torch.zeros(hw, dtype=torch.bool); top[order[i, :k]] = True
@@ -72,6 +74,7 @@ def main(argv=None):
         c = perturbation_curves(clf, x, s, fractions=FINE_FRACTIONS, show_progress=False)
         d = curve_aucs(c)
         out['deletion'][name] = dict(del_auc=round(float(d['deletion'].mean()), 2), pos_auc=round(float(d['pos'].mean()), 2),
+                                     ins_auc=round(float(d['insertion'].mean()), 2),
                                      prob_after_1pct=round(float(c['remove_prob'][:, 1].mean()), 3),
                                      prob_after_2pct=round(float(c['remove_prob'][:, 2].mean()), 3))
     out['seconds'] = round(time.perf_counter() - t0, 1)

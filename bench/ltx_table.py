@@ -21,6 +21,8 @@ def main(argv=None):
     ap.add_argument('--card', default='red_metal', help='shipped explainer name or path to a .ltx.json card (e.g. a candidate)')
     ap.add_argument('--finetune-lr', type=float, default=None, help='override the fine-tuning learning rate')
     ap.add_argument('--finetune-necessity', type=float, default=None, help="override LTX's `finetune_necessity` (not LTX's objective)")
+    ap.add_argument('--finetune-pixel-lr', type=float, default=None, help="override LTX's `finetune_pixel_lr` (free per-pixel offsets, our addition)")
+    ap.add_argument('--ce-neg', action='store_true', help="fine-tune with LTX's is_ce_neg prediction term (the pretrained weights stay the card's)")
     ap.add_argument('--seed', type=int, default=3, help='data seed')
     ap.add_argument('--split', default='test', choices=('test', 'val'), help="'val' to choose settings, 'test' to report them")
     ap.add_argument('--reference', default='background', choices=('background', 'blur', 'black', 'mean'),
@@ -34,7 +36,8 @@ def main(argv=None):
     from gift_nb.ltx import class1_test_set, load_ltx
     from gift_nb.saliency_metrics import (CAPTUM_METHODS, FINE_FRACTIONS, CaptumSaliency, compare_methods, format_comparison,
                                           format_table, saliency_table)
-    over = {k: v for k, v in (('finetune_lr', a.finetune_lr), ('finetune_necessity', a.finetune_necessity)) if v is not None}
+    over = {k: v for k, v in (('finetune_lr', a.finetune_lr), ('finetune_necessity', a.finetune_necessity),
+                              ('finetune_pixel_lr', a.finetune_pixel_lr), ('ce_neg', True if a.ce_neg else None)) if v is not None}
     ltx = load_ltx(a.card, show_progress=False, reference=a.reference, **over)
     K = ltx.steps if a.steps is None else a.steps
     x, gt, _ = class1_test_set('red_metal', a.n, a.seed, a.split)
@@ -45,7 +48,7 @@ def main(argv=None):
     rows = saliency_table(methods, ltx.clf, x, gt_masks=gt, reference=a.reference, fractions=FINE_FRACTIONS, per_image=True)
     paired = compare_methods(rows, f'LTX fine-tuned (K={K})', CAPTUM_METHODS)
     out = dict(bench='ltx_table', classifier='red_metal', card=str(a.card), n_images=len(x), data=dict(split=a.split, seed=a.seed, classes=[1]),
-               ltx=dict(steps=K, **{k: getattr(ltx, k) for k in ('mask_weight', 'ce_neg', 'lr', 'finetune_lr', 'finetune_necessity', 'early_stop')}),
+               ltx=dict(steps=K, **{k: getattr(ltx, k) for k in ('mask_weight', 'ce_neg', 'lr', 'finetune_lr', 'finetune_necessity', 'finetune_pixel_lr', 'early_stop')}),
                fine_fractions=list(FINE_FRACTIONS), reference=a.reference, ltx_pretrained_reference=ltx.card['reference'], torch_threads=torch.get_num_threads(),
                machine=dict(cpus=os.cpu_count(), load_avg_1min=os.getloadavg()[0], python=platform.python_version()),
                seconds=round(time.perf_counter() - t0, 1),

@@ -117,6 +117,7 @@ class LTX:
                  lr:float=2e-3, # AdamW learning rate of pretraining (and of fine-tuning unless `finetune_lr` is given)
                  finetune_lr:float=None, # AdamW learning rate of per-instance fine-tuning (None: `lr`, as LTX)
                  finetune_necessity:float=0.0, # weight of a bounded necessity term in fine-tuning (NOT LTX's objective; 0: LTX's)
+                 finetune_pixel_lr:float=0.0, # lr of free per-pixel mask-logit offsets fine-tuned beside the network copy (our addition; 0: none)
                  fractions=FRACTIONS, # grid of removed fractions of the POS-AUC that selects masks and checkpoints
                  early_stop:float=0.0, # fine-tuning stops for an image once its POS-AUC is <= this (LTX: 6.0 of 90)
                  batch_size:int=32, # images per step (pretraining) and per fine-tuning group
@@ -136,7 +137,10 @@ class LTX:
         self.mask_weight, self.reference, self.target, self.steps, self.lr = mask_weight, reference, target, steps, lr
         if not isinstance(finetune_necessity, (int, float)) or finetune_necessity < 0:
             raise ValueError(f"finetune_necessity must be a number >= 0, got {finetune_necessity!r}")
+        if not isinstance(finetune_pixel_lr, (int, float)) or finetune_pixel_lr < 0:
+            raise ValueError(f"finetune_pixel_lr must be a number >= 0, got {finetune_pixel_lr!r}")
         self.finetune_lr, self.finetune_necessity = finetune_lr, float(finetune_necessity)
+        self.finetune_pixel_lr = float(finetune_pixel_lr)
         self.fractions = tuple(float(f) for f in fractions)
         self.early_stop, self.batch_size, self.seed, self.show_progress = early_stop, batch_size, seed, show_progress
         self.history, self.card, self.last_info = [], {}, None
@@ -238,7 +242,7 @@ def _explainer_from_config(cfg, classifier):
     if cfg['arch'] == 'MaskNet': return MaskNet(**cfg['config'])
     raise ValueError(f"unknown explainer architecture {cfg['arch']!r} (known: FeatureMaskNet, MaskNet)")
 
-_SETTINGS = ('mask_weight', 'ce_neg', 'target', 'steps', 'lr', 'finetune_lr', 'finetune_necessity', 'fractions', 'early_stop',
+_SETTINGS = ('mask_weight', 'ce_neg', 'target', 'steps', 'lr', 'finetune_lr', 'finetune_necessity', 'finetune_pixel_lr', 'fractions', 'early_stop',
              'batch_size', 'seed')
 
 def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `FeatureMaskNet`
@@ -292,12 +296,18 @@ def _finetune(self:LTX, x, t, steps):
     params = {k: v.detach()[None].repeat(B, *[1] * v.ndim).clone().requires_grad_(True) for k, v in net.named_parameters()}
     buffers = {k: v[None].expand(B, *v.shape) for k, v in net.named_buffers()}
     fwd = vmap(lambda p, b, xi: mask_logits(lambda z: functional_call(net, (p, b), (z,)), xi[None])[0])
-    opt = torch.optim.AdamW(params.values(), lr=self.lr if self.finetune_lr is None else self.finetune_lr)  # elementwise: one AdamW over B stacked copies = B independent ones
+    groups = [{'params': list(params.values())}]
+    if self.finetune_pixel_lr:  # our addition: a free logit offset per pixel and image, so the mask is not limited to what the network can draw
+        offset = torch.zeros(B, 1, *x.shape[-2:], device=x.device, requires_grad=True)
+        groups.append({'params': [offset], 'lr': self.finetune_pixel_lr})
+    else: offset = None
+    opt = torch.optim.AdamW(groups, lr=self.lr if self.finetune_lr is None else self.finetune_lr)  # elementwise: one AdamW over B stacked copies = B independent ones
     best_auc = torch.full((B,), float('inf')); best_mask = torch.zeros(B, *x.shape[-2:]); best_step = torch.zeros(B, dtype=torch.long)
     active = torch.ones(B, dtype=torch.bool)
     net.eval()
     for s in range(steps + 1):
-        m = torch.sigmoid(fwd(params, buffers, x))  # [B,1,H,W]
+        z = fwd(params, buffers, x)
+        m = torch.sigmoid(z if offset is None else z + offset)  # [B,1,H,W]
         md = m.detach()[:, 0].float().cpu()
         auc = torch.as_tensor(pos_auc(self.clf, x, md, t, ref, self.fractions, seed=self.seed), dtype=torch.float32)
         better = active & (auc < best_auc)
