@@ -15,6 +15,9 @@ torch.set_num_threads(1)
 from gift_nb.core import Stage
 from gift_nb.counterfactuals import CounterfactualExplainer
 run_dir, stage, n, sig = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+# Python raises KeyboardInterrupt on SIGINT only if SIGINT was not ignored when it started, and a non-interactive shell
+# starts background jobs (`make test &`) with SIGINT ignored: install Python's handler so the test does not depend on that.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 calls = {'cf': 0}
 orig_append, orig_call = Stage.append, CounterfactualExplainer.__call__
 def append(self, rec):
