@@ -40,7 +40,7 @@ def main(argv=None):
     ev = [evidence_objects(rule, s) for s in scenes]
     multi = [i for i, e in enumerate(ev) if len(e) >= 2]
     ltx_m, ig = ltx.explain(x), CaptumSaliency(clf, 'integrated_gradients')(x)
-    g = gt.float()
+    g, lum_img = gt.float(), x.mean(1)
     depth, cur = torch.zeros_like(g), g.clone()  # pixels' depth inside the object: centre first
     for _ in range(x.shape[-1] // 2): depth += cur; cur = -F.max_pool2d(-cur[:, None], 3, 1, 1)[:, 0]
     cb = ((torch.arange(x.shape[-2])[:, None] + torch.arange(x.shape[-1])[None]) % 2 == 0).float()
@@ -48,7 +48,7 @@ def main(argv=None):
     maps = {'LTX fine-tuned': ltx_m, 'Integrated Gradients': ig, 'IG blurred sigma=1': smooth(ig, 1.0),
             'IG blurred sigma=2': smooth(ig, 2.0), 'object pixels, centre first': depth,
             'object pixels, checkerboard first': g * (1 + cb), 'object pixels, random order': g,
-            'object pixels, darkest first': g * (2 - x.mean(1)), 'object pixels, brightest first': g * (1 + x.mean(1))}
+            'object pixels, darkest first': g * (2 - lum_img), 'object pixels, brightest first': g * (1 + lum_img)}
     k1, k2 = round(0.01 * hw), round(0.02 * hw)
     def touched(order, i, k):
         top = torch.zeros(hw, dtype=torch.bool); top[order[i, :k]] = True
@@ -57,7 +57,7 @@ def main(argv=None):
                n_images=len(x), steps=ltx.steps, object_pixels_median=float(gt.flatten(1).sum(1).float().median()),
                evidence_objects={str(k): int(v) for k, v in enumerate(np.bincount([len(e) for e in ev])) if v},
                multi_object_images=len(multi), top_on_object={}, deletion={}, top20_pixels={}, multi_object_hits={})
-    lum, red = x.mean(1).flatten(1), (x[:, 0] - x[:, 1:].mean(1)).flatten(1)
+    lum, red = lum_img.flatten(1), (x[:, 0] - x[:, 1:].mean(1)).flatten(1)
     border = (g - (-F.max_pool2d(-g[:, None], 3, 1, 1)[:, 0])).flatten(1)
     for name in ('LTX fine-tuned', 'Integrated Gradients'):
         o = saliency_order(maps[name], 0)

@@ -135,10 +135,8 @@ class LTX:
         self.explainer = explainer.to(self.device)
         self.ce_neg = bool(ce_neg)
         self.mask_weight, self.reference, self.target, self.steps, self.lr = mask_weight, reference, target, steps, lr
-        if not isinstance(finetune_necessity, (int, float)) or finetune_necessity < 0:
-            raise ValueError(f"finetune_necessity must be a number >= 0, got {finetune_necessity!r}")
-        if not isinstance(finetune_pixel_lr, (int, float)) or finetune_pixel_lr < 0:
-            raise ValueError(f"finetune_pixel_lr must be a number >= 0, got {finetune_pixel_lr!r}")
+        for k, v in (('finetune_necessity', finetune_necessity), ('finetune_pixel_lr', finetune_pixel_lr)):
+            if not isinstance(v, (int, float)) or v < 0: raise ValueError(f"{k} must be a number >= 0, got {v!r}")
         self.finetune_lr, self.finetune_necessity = finetune_lr, float(finetune_necessity)
         self.finetune_pixel_lr = float(finetune_pixel_lr)
         self.fractions = tuple(float(f) for f in fractions)
