@@ -2,7 +2,7 @@
 """Why fine-tuned LTX loses deletion to Integrated Gradients on red_metal: a diagnosis, as JSON.
 
 On class-1 images of `red_metal` (default: 40 `val` images, seed 11; `--split test --seed 3 --n 100` for the reported
-test images), with the shipped LTX fine-tuned at its default K and captum's Integrated Gradients:
+test images), with the shipped LTX fine-tuned at its default K (or with the fine-tuning overrides of `_ltx_options.py`) and captum's Integrated Gradients:
 
 - `evidence_objects`: how many images hold 1, 2, 3, ... red metal objects, and on the images with >= 2 how many have
   their top 1% / 2% pixels touching only one of them (a sufficiency mask might keep one object and leave another);
@@ -18,6 +18,8 @@ test images), with the shipped LTX fine-tuned at its default K and captum's Inte
 import argparse, json, os, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _ltx_options import add_ltx_options, ltx_overrides
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -25,6 +27,7 @@ def main(argv=None):
     ap.add_argument('--split', default='val', choices=('val', 'test'))
     ap.add_argument('--seed', type=int, default=11, help='data seed')
     ap.add_argument('--card', default='red_metal', help='shipped explainer name or path to a .ltx.json card')
+    add_ltx_options(ap)
     a = ap.parse_args(argv)
     import numpy as np, torch, torch.nn.functional as F
     torch.set_num_threads(1)
@@ -33,7 +36,7 @@ def main(argv=None):
                                           perturbation_curves, saliency_order)
     from gift_nb.world import get_task, render
     t0 = time.perf_counter()
-    ltx = load_ltx(a.card, show_progress=False); clf = ltx.clf; rule = get_task('red_metal').rule
+    ltx = load_ltx(a.card, show_progress=False, **ltx_overrides(a)); clf = ltx.clf; rule = get_task('red_metal').rule
     x, gt, scenes = class1_test_set('red_metal', a.n, a.seed, a.split)
     hw = x.shape[-1] * x.shape[-2]
     _, objm = render(scenes, x.shape[-1], return_masks=True)
@@ -53,7 +56,7 @@ def main(argv=None):
     def touched(order, i, k):
         top = torch.zeros(hw, dtype=torch.bool); top[order[i, :k]] = True
         return sum(bool((objm[i][j].flatten() & top).any()) for j in ev[i])
-    out = dict(bench='ltx_deletion_diagnosis', classifier='red_metal', card=str(a.card), split=a.split, seed=a.seed,
+    out = dict(bench='ltx_deletion_diagnosis', classifier='red_metal', card=str(a.card), overrides=ltx_overrides(a), split=a.split, seed=a.seed,
                n_images=len(x), steps=ltx.steps, object_pixels_median=float(gt.flatten(1).sum(1).float().median()),
                evidence_objects={str(k): int(v) for k, v in enumerate(np.bincount([len(e) for e in ev])) if v},
                multi_object_images=len(multi), top_on_object={}, deletion={}, top20_pixels={}, multi_object_hits={})

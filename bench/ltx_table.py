@@ -13,16 +13,15 @@ baseline on the same images, per metric, with a 95% bootstrap interval over imag
 import argparse, json, os, platform, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _ltx_options import add_ltx_options, ltx_overrides
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=8 if os.environ.get('IN_TEST') else 128, help='class-1 test images')
     ap.add_argument('--steps', type=int, default=None, help='K fine-tuning steps (default: the shipped setting)')
     ap.add_argument('--card', default='red_metal', help='shipped explainer name or path to a .ltx.json card (e.g. a candidate)')
-    ap.add_argument('--finetune-lr', type=float, default=None, help='override the fine-tuning learning rate')
-    ap.add_argument('--finetune-necessity', type=float, default=None, help="override LTX's `finetune_necessity` (not LTX's objective)")
-    ap.add_argument('--finetune-pixel-lr', type=float, default=None, help="override LTX's `finetune_pixel_lr` (free per-pixel offsets, our addition)")
-    ap.add_argument('--ce-neg', action='store_true', help="fine-tune with LTX's is_ce_neg prediction term (the pretrained weights stay the card's)")
+    add_ltx_options(ap)
     ap.add_argument('--seed', type=int, default=3, help='data seed')
     ap.add_argument('--split', default='test', choices=('test', 'val'), help="'val' to choose settings, 'test' to report them")
     ap.add_argument('--reference', default='background', choices=('background', 'blur', 'black', 'mean'),
@@ -36,8 +35,7 @@ def main(argv=None):
     from gift_nb.ltx import class1_test_set, load_ltx
     from gift_nb.saliency_metrics import (CAPTUM_METHODS, FINE_FRACTIONS, CaptumSaliency, compare_methods, format_comparison,
                                           format_table, saliency_table)
-    over = {k: v for k, v in (('finetune_lr', a.finetune_lr), ('finetune_necessity', a.finetune_necessity),
-                              ('finetune_pixel_lr', a.finetune_pixel_lr), ('ce_neg', True if a.ce_neg else None)) if v is not None}
+    over = ltx_overrides(a)
     ltx = load_ltx(a.card, show_progress=False, reference=a.reference, **over)
     K = ltx.steps if a.steps is None else a.steps
     x, gt, _ = class1_test_set('red_metal', a.n, a.seed, a.split)
@@ -48,7 +46,7 @@ def main(argv=None):
     rows = saliency_table(methods, ltx.clf, x, gt_masks=gt, reference=a.reference, fractions=FINE_FRACTIONS, per_image=True)
     paired = compare_methods(rows, f'LTX fine-tuned (K={K})', CAPTUM_METHODS)
     out = dict(bench='ltx_table', classifier='red_metal', card=str(a.card), n_images=len(x), data=dict(split=a.split, seed=a.seed, classes=[1]),
-               ltx=dict(steps=K, **{k: getattr(ltx, k) for k in ('mask_weight', 'ce_neg', 'lr', 'finetune_lr', 'finetune_necessity', 'finetune_pixel_lr', 'early_stop')}),
+               ltx=dict(steps=K, **{k: getattr(ltx, k) for k in ('mask_weight', 'ce_neg', 'logits_only', 'lr', 'finetune_lr', 'finetune_necessity', 'finetune_pixel_lr', 'early_stop')}),
                fine_fractions=list(FINE_FRACTIONS), reference=a.reference, ltx_pretrained_reference=ltx.card['reference'], torch_threads=torch.get_num_threads(),
                machine=dict(cpus=os.cpu_count(), load_avg_1min=os.getloadavg()[0], python=platform.python_version()),
                seconds=round(time.perf_counter() - t0, 1),

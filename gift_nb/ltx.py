@@ -111,6 +111,7 @@ class LTX:
                  explainer:nn.Module=None, # mask network: images → mask logits [N,1,H,W] (default: `default_explainer`)
                  mask_weight:float=2.0, # λ: weight of the sparsity term mean(m)
                  ce_neg:bool=False, # LTX's `is_ce_neg`: also push f(x ⊙ (1 − m)) away from y*, prediction loss (L_pos − L_neg)/2
+                 logits_only:bool=False, # LTX's `use_logits_only`: the prediction loss is −logit_y* instead of CE (no saturation once p_y* ≈ 1)
                  reference='background', # what masked-out pixels become (see `saliency_metrics.reference_images`)
                  target:str='predicted', # y*: 'predicted' (the classifier's class on the full image) or 'label' (given labels)
                  steps:int=20, # K: per-instance fine-tuning steps of `explain` (0: the pretrained mask)
@@ -133,7 +134,7 @@ class LTX:
             seed_everything(seed); explainer = default_explainer(self.clf)
         if not isinstance(explainer, nn.Module): raise TypeError(f"explainer must be an nn.Module, got {type(explainer).__name__}")
         self.explainer = explainer.to(self.device)
-        self.ce_neg = bool(ce_neg)
+        self.ce_neg, self.logits_only = bool(ce_neg), bool(logits_only)
         self.mask_weight, self.reference, self.target, self.steps, self.lr = mask_weight, reference, target, steps, lr
         for k, v in (('finetune_necessity', finetune_necessity), ('finetune_pixel_lr', finetune_pixel_lr)):
             if not isinstance(v, (int, float)) or v < 0: raise ValueError(f"{k} must be a number >= 0, got {v!r}")
@@ -166,11 +167,15 @@ def loss(self:LTX, x, # images [N,3,H,W] on the device
          ref, # reference images [N,3,H,W]
          necessity:float=0.0, # weight ν of the bounded necessity term −log(1 − p_y*(x ⊙ (1 − m) + ref ⊙ m)) (not LTX's; 0: LTX's objective)
         ) -> torch.Tensor:
-    """Per-image LTX objective `[N]`: CE(f(x ⊙ m + ref ⊙ (1 − m)), y*) + λ · mean(m) (with `ce_neg`, the CE term is
-    (CE − CE_complement)/2); with `necessity` ν > 0, plus ν · −log(1 − p_y*) of the complement (≥ 0, our addition)."""
+    """Per-image LTX objective `[N]`: CE(f(x ⊙ m + ref ⊙ (1 − m)), y*) + λ · mean(m) (with `logits_only`, −logit_y*
+    instead of CE; with `ce_neg`, the prediction term is (term − term_complement)/2); with `necessity` ν > 0, plus
+    ν · −log(1 − p_y*) of the complement (≥ 0, our addition)."""
     t = t.to(x.device)
-    pred = F.cross_entropy(self.clf._forward(composite(x, m, ref)), t, reduction='none')
-    if self.ce_neg: pred = (pred - F.cross_entropy(self.clf._forward(composite(x, 1 - m, ref)), t, reduction='none')) / 2
+    def term(mask):  # LTX's prediction loss of the image with `mask` kept
+        z = self.clf._forward(composite(x, mask, ref))
+        return -z.gather(1, t[:, None])[:, 0] if self.logits_only else F.cross_entropy(z, t, reduction='none')
+    pred = term(m)
+    if self.ce_neg: pred = (pred - term(1 - m)) / 2
     if necessity:  # the removed part must be necessary: the complement should NOT be y*; bounded below by 0, unlike ce_neg
         p = F.softmax(self.clf._forward(composite(x, 1 - m, ref)), 1).gather(1, t[:, None])[:, 0]
         pred = pred + necessity * -torch.log1p(-p.clamp(max=1 - 1e-6))
@@ -240,7 +245,7 @@ def _explainer_from_config(cfg, classifier):
     if cfg['arch'] == 'MaskNet': return MaskNet(**cfg['config'])
     raise ValueError(f"unknown explainer architecture {cfg['arch']!r} (known: FeatureMaskNet, MaskNet)")
 
-_SETTINGS = ('mask_weight', 'ce_neg', 'target', 'steps', 'lr', 'finetune_lr', 'finetune_necessity', 'finetune_pixel_lr', 'fractions', 'early_stop',
+_SETTINGS = ('mask_weight', 'ce_neg', 'logits_only', 'target', 'steps', 'lr', 'finetune_lr', 'finetune_necessity', 'finetune_pixel_lr', 'fractions', 'early_stop',
              'batch_size', 'seed')
 
 def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `FeatureMaskNet`

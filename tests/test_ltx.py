@@ -80,11 +80,11 @@ def test_shipped_explainer_localises(shipped):
     assert card['arch'] == 'FeatureMaskNet' and card['classifier'] == 'red_metal' and 'pretrained_K0_test64' in card['metrics']
 
 def test_save_load_roundtrip(clf, tmp_path):
-    ltx = LTX(clf, explainer=MaskNet((8, 8, 8)), steps=2, mask_weight=1.5, finetune_lr=1e-3)
+    ltx = LTX(clf, explainer=MaskNet((8, 8, 8)), steps=2, mask_weight=1.5, finetune_lr=1e-3, logits_only=True)
     p = save_ltx(ltx, 'x', weights_dir=tmp_path)
     back = load_ltx(p, classifier=clf)
     x = torch.rand(2, 3, 64, 64)
-    assert torch.equal(back.masks(x), ltx.masks(x)) and back.steps == 2 and back.mask_weight == 1.5
+    assert torch.equal(back.masks(x), ltx.masks(x)) and back.steps == 2 and back.mask_weight == 1.5 and back.logits_only
     assert back.finetune_lr == 1e-3 and back.lr == ltx.lr
     (tmp_path / 'x.ltx.safetensors').write_bytes(b'broken')
     with pytest.raises(ValueError, match='sha256'): load_ltx(p, classifier=clf)
@@ -118,3 +118,12 @@ def test_class1_val_split():
     xt, _, _ = class1_test_set('red_metal', 4, seed=11)
     assert len(xv) == 4 and gv.flatten(1).any(1).all() and not torch.equal(xv, xt)
     with pytest.raises(ValueError, match='split'): class1_test_set('red_metal', 4, split='train')
+
+def test_logits_only_changes_finetuning(shipped):
+    "LTX's `use_logits_only`: the same pretrained weights fine-tune differently, and the selection still keeps step 0's mask or better."
+    x, _, _ = class1_test_set('red_metal', 3, seed=9)
+    ce = shipped.explain(x, steps=3)
+    lo = load_ltx('red_metal', logits_only=True, show_progress=False)
+    ml = lo.explain(x, steps=3)
+    assert not torch.equal(ml, ce)
+    assert (lo.last_info['pos_auc'] <= pos_auc(lo.clf, x, lo.masks(x), fractions=lo.fractions) + 1e-6).all()
