@@ -171,13 +171,13 @@ def loss(self:LTX, x, # images [N,3,H,W] on the device
     instead of CE; with `ce_neg`, the prediction term is (term − term_complement)/2); with `necessity` ν > 0, plus
     ν · −log(1 − p_y*) of the complement (≥ 0, our addition)."""
     t = t.to(x.device)
-    def term(mask):  # LTX's prediction loss of the image with `mask` kept
-        z = self.clf._forward(composite(x, mask, ref))
+    def term(z):  # LTX's prediction loss from the classifier's logits z
         return -z.gather(1, t[:, None])[:, 0] if self.logits_only else F.cross_entropy(z, t, reduction='none')
-    pred = term(m)
-    if self.ce_neg: pred = (pred - term(1 - m)) / 2
+    pred = term(self.clf._forward(composite(x, m, ref)))
+    z_rm = self.clf._forward(composite(x, 1 - m, ref)) if self.ce_neg or necessity else None  # the image with the masked part removed
+    if self.ce_neg: pred = (pred - term(z_rm)) / 2
     if necessity:  # the removed part must be necessary: the complement should NOT be y*; bounded below by 0, unlike ce_neg
-        p = F.softmax(self.clf._forward(composite(x, 1 - m, ref)), 1).gather(1, t[:, None])[:, 0]
+        p = F.softmax(z_rm, 1).gather(1, t[:, None])[:, 0]
         pred = pred + necessity * -torch.log1p(-p.clamp(max=1 - 1e-6))
     return pred + self.mask_weight * m.flatten(1).mean(1)
 
