@@ -25,10 +25,9 @@ CASES = (('red_metal', 'there is a red metal object'), ('two_spheres', 'there is
 def main(sets=10, sizes=(150, 400, 1000), threads=2, n_boot=1000):
     torch.set_num_threads(threads)
     from gift_nb.classifier import load_classifier
-    from gift_nb.oracle import bootstrap_ci, shipped_oracle
+    from gift_nb.oracle import bootstrap_ci, estimates_agree, shipped_oracle
     from gift_nb.verification import verify
     from gift_nb.world import make_scenes
-    half = lambda ci: (ci[1] - ci[0]) / 2
     out = dict(bench='cace_coverage', sets=sets, sizes=list(sizes), split='val', threads=torch.get_num_threads(), cases=[])
     t0 = time.perf_counter()
     for name, hyp in CASES:
@@ -43,8 +42,8 @@ def main(sets=10, sizes=(150, 400, 1000), threads=2, n_boot=1000):
                 d = np.asarray(pi['p_do1']) - np.asarray(pi['p_do0'])
                 for key, b in (('plain', None), ('adjusted', (-1.0, 1.0))):
                     ci = bootstrap_ci(d, n_boot, seed=0, bounds=b)
-                    agree[key] += bool(abs(d.mean() - o.cace) <= half(ci) + half(o.cace_ci) + 1e-12)
-                agree['pns'] += bool(abs(v.pns - o.pns) <= half(v.pns_ci) + half(o.pns_ci) + 1e-12)
+                    agree[key] += estimates_agree(d.mean(), ci, o.cace, o.cace_ci)
+                agree['pns'] += estimates_agree(v.pns, v.pns_ci, o.pns, o.pns_ci)
             case['sizes'][str(n)] = {f'cace_agree_{k}' if k != 'pns' else 'pns_agree': f"{c}/{sets}" for k, c in agree.items()}
         out['cases'].append(case)
     out['seconds'] = round(time.perf_counter() - t0, 1)

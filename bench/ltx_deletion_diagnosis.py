@@ -44,8 +44,9 @@ def main(argv=None):
     multi = [i for i, e in enumerate(ev) if len(e) >= 2]
     ltx_m, ig = ltx.explain(x), CaptumSaliency(clf, 'integrated_gradients')(x)
     g, lum_img = gt.float(), x.mean(1)
+    def erode(m): return -F.max_pool2d(-m[:, None], 3, 1, 1)[:, 0]  # one pixel off every edge of the masks [N,H,W]
     depth, cur = torch.zeros_like(g), g.clone()  # pixels' depth inside the object: centre first
-    for _ in range(x.shape[-1] // 2): depth += cur; cur = -F.max_pool2d(-cur[:, None], 3, 1, 1)[:, 0]
+    for _ in range(x.shape[-1] // 2): depth += cur; cur = erode(cur)
     cb = ((torch.arange(x.shape[-2])[:, None] + torch.arange(x.shape[-1])[None]) % 2 == 0).float()
     def smooth(s, sigma): return blur(s[:, None].expand(-1, 3, -1, -1), sigma)[:, 0]
     maps = {'LTX fine-tuned': ltx_m, 'Integrated Gradients': ig, 'IG blurred sigma=1': smooth(ig, 1.0),
@@ -61,7 +62,7 @@ def main(argv=None):
                evidence_objects={str(k): int(v) for k, v in enumerate(np.bincount([len(e) for e in ev])) if v},
                multi_object_images=len(multi), top_on_object={}, deletion={}, top20_pixels={}, multi_object_hits={})
     lum, red = lum_img.flatten(1), (x[:, 0] - x[:, 1:].mean(1)).flatten(1)
-    border = (g - (-F.max_pool2d(-g[:, None], 3, 1, 1)[:, 0])).flatten(1)
+    border = (g - erode(g)).flatten(1)
     for name in ('LTX fine-tuned', 'Integrated Gradients'):
         o = saliency_order(maps[name], 0)
         out['top_on_object'][name] = {f'top{k}': round(float(g.flatten(1).gather(1, o[:, :k]).mean()), 3) for k in (20, k1, k2)}

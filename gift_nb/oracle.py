@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['ORACLE_SEED', 'ORACLE_SCENES', 'wilson_ci', 'bootstrap_ci', 'effect_metrics', 'decide', 'all_concepts',
-           'oracle_effects', 'OracleTable', 'agreement', 'candidate_rules', 'oracle_scenes', 'build_oracle',
-           'oracle_path', 'shipped_oracle']
+           'oracle_effects', 'OracleTable', 'estimates_agree', 'agreement', 'candidate_rules', 'oracle_scenes',
+           'build_oracle', 'oracle_path', 'shipped_oracle']
 
 # %% ../nbs/03_oracle.ipynb #53784569
 import itertools, json, math, os, time, warnings
@@ -291,6 +291,14 @@ def plot(self:OracleTable, n:int=10, # how many of the best rules
 # %% ../nbs/03_oracle.ipynb #370bc098
 def _half(ci): return (ci[1] - ci[0]) / 2
 
+def estimates_agree(a:float, # one estimate
+                    ci_a, # its interval (lo, hi)
+                    b:float, # another estimate of the same quantity
+                    ci_b, # its interval
+                   ) -> bool:
+    "DESIGN.md's agreement rule: |a − b| ≤ the sum of the two intervals' half-widths."
+    return bool(abs(a - b) <= _half(ci_a) + _half(ci_b) + 1e-12)
+
 def agreement(a:OracleTable, # one table (e.g. recomputed on a few scenes)
               b:OracleTable, # another (e.g. the shipped one)
               metrics=('pns', 'cace'), # estimates to compare
@@ -304,7 +312,7 @@ def agreement(a:OracleTable, # one table (e.g. recomputed on a few scenes)
         for m in metrics:
             va, vb, ca, cb = getattr(r, m), getattr(s, m), getattr(r, m + '_ci'), getattr(s, m + '_ci')
             d[m] = (va, vb)
-            d[m + '_agrees'] = bool(abs(va - vb) <= _half(ca) + _half(cb) + 1e-12)
+            d[m + '_agrees'] = estimates_agree(va, ca, vb, cb)
         d['agrees'] = all(d[m + '_agrees'] for m in metrics)
         out.append(d)
     return out
