@@ -9,7 +9,7 @@ __all__ = ['NUMBERS', 'TEMPLATES', 'SPECIALS', 'VOCAB', 'STOP_WORDS', 'DEFAULT_L
            'compare_words', 'save_translator', 'load_translator', 'texplain_report']
 
 # %% ../nbs/12_texplain.ipynb #1aafac83
-import copy, json, math, os, re, time, hashlib
+import copy, inspect, json, math, os, re, time, hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +143,10 @@ def caption_loss(self:FrozenLM, prefix:torch.Tensor, # prefix embeddings `[B, k,
     tgt = ids[:, 1:].masked_fill(~mask[:, 1:], -100)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt.reshape(-1), ignore_index=-100)
 
+def _kv_cache(out):
+    "The key-value cache of a causal LM's output: `cache` from transformers 5.24 on (`past_key_values` is deprecated there), `past_key_values` before."
+    return out['cache'] if 'cache' in out else out['past_key_values']
+
 @patch_method
 @torch.no_grad()
 def sample(self:FrozenLM, prefix:torch.Tensor, # prefix embeddings `[B, k, d]`
@@ -156,7 +160,8 @@ def sample(self:FrozenLM, prefix:torch.Tensor, # prefix embeddings `[B, k, d]`
     start = self.embed(torch.full((B, 1), self.bos_id, dtype=torch.long)) if self.bos_id is not None else None
     x = prefix.to(self.device) if start is None else torch.cat([prefix.to(self.device), start], 1)
     out = self.model(inputs_embeds=x, use_cache=True)
-    past, logits = out.past_key_values, out.logits[:, -1]
+    past, logits = _kv_cache(out), out.logits[:, -1]
+    kw = 'cache' if 'cache' in inspect.signature(self.model.forward).parameters else 'past_key_values'
     toks, done = [], torch.zeros(B, dtype=torch.bool, device=self.device)
     for _ in range(max_new_tokens):
         logits = logits.float()
@@ -165,8 +170,8 @@ def sample(self:FrozenLM, prefix:torch.Tensor, # prefix embeddings `[B, k, d]`
         nxt = nxt.masked_fill(done, self.eos_id)
         toks.append(nxt); done |= nxt == self.eos_id
         if done.all(): break
-        out = self.model(inputs_embeds=self.embed(nxt[:, None]), past_key_values=past, use_cache=True)
-        past, logits = out.past_key_values, out.logits[:, -1]
+        out = self.model(inputs_embeds=self.embed(nxt[:, None]), use_cache=True, **{kw: past})
+        past, logits = _kv_cache(out), out.logits[:, -1]
     ids = torch.stack(toks, 1).cpu().tolist() if toks else [[] for _ in range(B)]
     return [self.tokenizer.decode(r[:r.index(self.eos_id)] if self.eos_id in r else r, skip_special_tokens=True).strip()
             for r in ids]
