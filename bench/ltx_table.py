@@ -46,7 +46,7 @@ def main(argv=None):
     rows = saliency_table(methods, ltx.clf, x, gt_masks=gt, reference=a.reference, fractions=FINE_FRACTIONS, per_image=True)
     paired = compare_methods(rows, f'LTX fine-tuned (K={K})', CAPTUM_METHODS)
     out = dict(bench='ltx_table', classifier='red_metal', card=str(a.card), n_images=len(x), data=dict(split=a.split, seed=a.seed, classes=[1]),
-               ltx=dict(steps=K, **{k: getattr(ltx, k) for k in ('mask_weight', 'ce_neg', 'logits_only', 'lr', 'finetune_lr', 'finetune_necessity', 'finetune_pixel_lr', 'early_stop')}),
+               ltx=dict(steps=K, **{k: getattr(ltx, k) for k in ('mask_weight', 'ce_neg', 'logits_only', 'lr', 'finetune_lr', 'finetune_necessity', 'finetune_pixel_lr', 'finetune_pixel_update', 'keep_tied', 'early_stop')}),
                fine_fractions=list(FINE_FRACTIONS), reference=a.reference, ltx_pretrained_reference=ltx.card['reference'], torch_threads=torch.get_num_threads(),
                machine=dict(cpus=os.cpu_count(), load_avg_1min=os.getloadavg()[0], python=platform.python_version()),
                seconds=round(time.perf_counter() - t0, 1),

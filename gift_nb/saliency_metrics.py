@@ -75,10 +75,12 @@ def as_saliency(saliency, # saliency maps [N,H,W], [N,1,H,W] or [N,C,H,W] (chann
                 n:int=None, # expected number of maps
                 size:tuple=None, # expected (H, W)
                ) -> torch.Tensor:
-    "Validate saliency maps and return them as a float tensor `[N,H,W]` (higher = more important for the target)."
+    """Validate saliency maps and return them as a float tensor `[N,H,W]` (higher = more important for the target);
+    float64 maps stay float64, so that values float32 would round together (e.g. a sigmoid's just below 1) keep their order."""
     if isinstance(saliency, np.ndarray): saliency = torch.from_numpy(saliency)
     if not isinstance(saliency, torch.Tensor): raise TypeError(f"saliency must be a tensor or array [N,H,W], got {type(saliency).__name__}")
-    s = saliency.detach().float().cpu()
+    s = saliency.detach().cpu()
+    s = s.double() if s.dtype == torch.float64 else s.float()
     if s.ndim == 4: s = s.sum(1)
     if s.ndim != 3: raise ValueError(f"saliency must be [N,H,W] or [N,C,H,W], got shape {tuple(saliency.shape)}")
     if n is not None and len(s) != n: raise ValueError(f"got {len(s)} saliency maps for {n} images")

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gift_nb.classifier import load_classifier
-from gift_nb.ltx import (LTX, SHIPPED_LTX, FeatureMaskNet, MaskNet, class1_test_set, default_explainer, load_ltx,
+from gift_nb.ltx import (GRADIENT_OFFSETS, LTX, SHIPPED_LTX, FeatureMaskNet, MaskNet, class1_test_set, default_explainer, load_ltx,
                          mask_logits, save_ltx)
 from gift_nb.saliency_metrics import FINE_FRACTIONS, pos_auc, reference_images, saliency_metrics
 from gift_nb.world import make_dataset
@@ -80,11 +80,13 @@ def test_shipped_explainer_localises(shipped):
     assert card['arch'] == 'FeatureMaskNet' and card['classifier'] == 'red_metal' and 'pretrained_K0_test64' in card['metrics']
 
 def test_save_load_roundtrip(clf, tmp_path):
-    ltx = LTX(clf, explainer=MaskNet((8, 8, 8)), steps=2, mask_weight=1.5, finetune_lr=1e-3, logits_only=True)
+    ltx = LTX(clf, explainer=MaskNet((8, 8, 8)), steps=2, mask_weight=1.5, finetune_lr=1e-3, logits_only=True,
+              finetune_pixel_lr=0.5, finetune_pixel_update='gradient', keep_tied='last')
     p = save_ltx(ltx, 'x', weights_dir=tmp_path)
     back = load_ltx(p, classifier=clf)
     x = torch.rand(2, 3, 64, 64)
     assert torch.equal(back.masks(x), ltx.masks(x)) and back.steps == 2 and back.mask_weight == 1.5 and back.logits_only
+    assert (back.finetune_pixel_lr, back.finetune_pixel_update, back.keep_tied) == (0.5, 'gradient', 'last')
     assert back.finetune_lr == 1e-3 and back.lr == ltx.lr
     (tmp_path / 'x.ltx.safetensors').write_bytes(b'broken')
     with pytest.raises(ValueError, match='sha256'): load_ltx(p, classifier=clf)
@@ -127,3 +129,17 @@ def test_logits_only_changes_finetuning(shipped):
     ml = lo.explain(x, steps=3)
     assert not torch.equal(ml, ce)
     assert (lo.last_info['pos_auc'] <= pos_auc(lo.clf, x, lo.masks(x), fractions=lo.fractions) + 1e-6).all()
+
+def test_gradient_offsets_variant(shipped):
+    """`GRADIENT_OFFSETS`: the shipped pretrained weights fine-tuned with LTX's logit and ce_neg loss and gradient-sized
+    pixel offsets; older cards (without the new settings) load with the defaults, masks are float64 and in (0, 1)."""
+    assert (shipped.finetune_pixel_update, shipped.keep_tied, shipped.early_stop) == ('adamw', 'first', 5.0)
+    x, _, _ = class1_test_set('red_metal', 3, seed=9)
+    go = load_ltx('red_metal', show_progress=False, **GRADIENT_OFFSETS)
+    assert torch.equal(go.masks(x), shipped.masks(x))  # the same pretrained weights
+    m = go.explain(x, steps=4)
+    assert m.dtype == torch.float64 and 0 < m.min() and m.max() < 1 and not torch.equal(m, shipped.explain(x, steps=4))
+    assert (go.last_info['pos_auc'] <= pos_auc(go.clf, x, go.masks(x), fractions=go.fractions) + 1e-6).all()
+    adam = load_ltx('red_metal', show_progress=False, **{**GRADIENT_OFFSETS, 'finetune_pixel_update': 'adamw', 'finetune_pixel_lr': 1.0})
+    assert not torch.equal(adam.explain(x, steps=4), m)  # the update rule matters, not only the loss
+    with pytest.raises(ValueError, match='finetune_pixel_update'): LTX(shipped.clf, finetune_pixel_update='sign')
