@@ -319,9 +319,10 @@ def _finetune(self:LTX, x, t, steps):
     net.eval()
     for s in range(steps + 1):
         z = fwd(params, buffers, x)
-        m = torch.sigmoid(z if offset is None else z + offset)  # [B,1,H,W]
+        logit = z if offset is None else z + offset
+        m = torch.sigmoid(logit)  # [B,1,H,W]
         if by_grad: m.retain_grad()
-        md = torch.sigmoid((z if offset is None else z + offset).detach().double())[:, 0].cpu()  # float64, as `masks`
+        md = torch.sigmoid(logit.detach().double())[:, 0].cpu()  # float64, as `masks`
         auc = torch.as_tensor(pos_auc(self.clf, x, md, t, ref, self.fractions, seed=self.seed), dtype=torch.float32)
         better = active & ((auc <= best_auc) if self.keep_tied == 'last' else (auc < best_auc))
         best_auc[better], best_mask[better], best_step[better] = auc[better], md[better], s
