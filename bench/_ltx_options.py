@@ -4,12 +4,13 @@ The pretrained weights always stay the card's: these flags change only how `expl
 
 def add_ltx_options(ap):
     "Add the fine-tuning override flags to an `argparse.ArgumentParser`."
+    from gift_nb.ltx import KEEP_TIED, PIXEL_UPDATES
     ap.add_argument('--finetune-lr', type=float, default=None, help='override the fine-tuning learning rate')
     ap.add_argument('--finetune-necessity', type=float, default=None, help="override LTX's `finetune_necessity` (not LTX's objective)")
     ap.add_argument('--finetune-pixel-lr', type=float, default=None, help="override LTX's `finetune_pixel_lr` (free per-pixel offsets, our addition)")
-    ap.add_argument('--finetune-pixel-update', choices=('adamw', 'gradient'), default=None,
+    ap.add_argument('--finetune-pixel-update', choices=PIXEL_UPDATES, default=None,
                     help="override LTX's `finetune_pixel_update`: the offsets share the AdamW (sign-sized steps) or take lr·∂loss/∂m steps")
-    ap.add_argument('--keep-tied', choices=('first', 'last'), default=None,
+    ap.add_argument('--keep-tied', choices=KEEP_TIED, default=None,
                     help="override LTX's `keep_tied`: which of the fine-tuning steps tied on the best POS-AUC is kept")
     ap.add_argument('--early-stop', type=float, default=None,
                     help="override LTX's `early_stop` (the shipped 5.0 is POS-AUC's floor on the fine grid; 0: always K steps)")

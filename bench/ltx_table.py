@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _ltx_options import add_ltx_options, ltx_overrides
+from gift_nb.saliency_metrics import REFERENCES
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -24,7 +25,7 @@ def main(argv=None):
     add_ltx_options(ap)
     ap.add_argument('--seed', type=int, default=3, help='data seed')
     ap.add_argument('--split', default='test', choices=('test', 'val'), help="'val' to choose settings, 'test' to report them")
-    ap.add_argument('--reference', default='background', choices=('background', 'blur', 'black', 'mean'),
+    ap.add_argument('--reference', default='background', choices=REFERENCES,
                     help="what removed pixels become: in the metrics, IG's and Occlusion's baselines and LTX's fine-tuning "
                          "(its pretrained weights keep the card's, 'background'); LTX's code uses black")
     ap.add_argument('--threads', type=int, default=1, help='torch threads')
@@ -46,7 +47,7 @@ def main(argv=None):
     rows = saliency_table(methods, ltx.clf, x, gt_masks=gt, reference=a.reference, fractions=FINE_FRACTIONS, per_image=True)
     paired = compare_methods(rows, f'LTX fine-tuned (K={K})', CAPTUM_METHODS)
     out = dict(bench='ltx_table', classifier='red_metal', card=str(a.card), n_images=len(x), data=dict(split=a.split, seed=a.seed, classes=[1]),
-               ltx=dict(steps=K, **{k: getattr(ltx, k) for k in ('mask_weight', 'ce_neg', 'logits_only', 'lr', 'finetune_lr', 'finetune_necessity', 'finetune_pixel_lr', 'finetune_pixel_update', 'keep_tied', 'early_stop')}),
+               ltx={**ltx.settings(), 'steps': K},
                fine_fractions=list(FINE_FRACTIONS), reference=a.reference, ltx_pretrained_reference=ltx.card['reference'], torch_threads=torch.get_num_threads(),
                machine=dict(cpus=os.cpu_count(), load_avg_1min=os.getloadavg()[0], python=platform.python_version()),
                seconds=round(time.perf_counter() - t0, 1),
