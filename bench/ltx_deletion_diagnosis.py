@@ -31,6 +31,7 @@ def deletion_optimised(clf, x, t, ref, init, fractions, steps:int=300, lr:float=
     the map are removed softly (sigmoid((map - the k-th value) / temperature), the map standardised per image) and the
     log-probability of target `t` on the result is minimised, with Adam from `init` (plus a seeded 1e-3 jitter)."""
     import torch, torch.nn.functional as F
+    from gift_nb.ltx import _frozen
     from gift_nb.saliency_metrics import composite
     hw = x.shape[-1] * x.shape[-2]
     ks = sorted({min(hw - 1, round(f * hw)) for f in fractions if f > 0})
@@ -38,13 +39,14 @@ def deletion_optimised(clf, x, t, ref, init, fractions, steps:int=300, lr:float=
     o = o / o.flatten(1).std(1).clamp_min(1e-8)[:, None, None]
     o = (o + 1e-3 * torch.randn(o.shape, generator=torch.Generator().manual_seed(seed))).requires_grad_(True)
     opt = torch.optim.Adam([o], lr=lr)
-    for _ in range(steps):
-        v = o.detach().flatten(1).sort(1, descending=True).values
-        loss = 0
-        for k in ks:  # the threshold sits between the k-th and the (k+1)-th value: the soft mask holds about k pixels
-            m = torch.sigmoid((o - ((v[:, k - 1] + v[:, k]) / 2)[:, None, None]) / temperature)[:, None]
-            loss = loss + F.log_softmax(clf._forward(composite(x, 1 - m, ref)), 1).gather(1, t[:, None])[:, 0].sum()
-        opt.zero_grad(); loss.backward(); opt.step()
+    with _frozen(clf.model):  # gradients into the map only
+        for _ in range(steps):
+            v = o.detach().flatten(1).sort(1, descending=True).values
+            loss = 0
+            for k in ks:  # the threshold sits between the k-th and the (k+1)-th value: the soft mask holds about k pixels
+                m = torch.sigmoid((o - ((v[:, k - 1] + v[:, k]) / 2)[:, None, None]) / temperature)[:, None]
+                loss = loss + F.log_softmax(clf._forward(composite(x, 1 - m, ref)), 1).gather(1, t[:, None])[:, 0].sum()
+            opt.zero_grad(); loss.backward(); opt.step()
     return o.detach()
 
 def main(argv=None):
