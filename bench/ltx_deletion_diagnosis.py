@@ -63,7 +63,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     from gift_nb.ltx import class1_test_set, load_ltx
     from gift_nb.saliency_metrics import (FINE_FRACTIONS, CaptumSaliency, blur, curve_aucs, evidence_objects,
-                                          perturbation_curves, reference_images, saliency_order, as_saliency)
+                                          perturbation_curves, reference_images, saliency_order)
     from gift_nb.world import get_task, render
     t0 = time.perf_counter()
     ltx = load_ltx(a.card, show_progress=False, **ltx_overrides(a)); clf = ltx.clf; rule = get_task('red_metal').rule
@@ -85,7 +85,7 @@ def main(argv=None):
             'object pixels, darkest first': g * (2 - lum_img), 'object pixels, brightest first': g * (1 + lum_img)}
     if a.probe_steps:  # probes of the metric (the metrics' own fill, 'background'), not explainers
         t_pred, ref = clf.predict(x), reference_images(x, 'background')
-        for name, init in (('from IG', as_saliency(ig, len(x), x.shape[-2:])), ('from a flat map', torch.zeros(gt.shape))):
+        for name, init in (('from IG', ig), ('from a flat map', torch.zeros(gt.shape))):
             maps[f'deletion-optimised, {name}'] = deletion_optimised(clf, x, t_pred, ref, init, FINE_FRACTIONS, a.probe_steps)
     k1, k2 = round(0.01 * hw), round(0.02 * hw)
     def touched(order, i, k):
