@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['WEIGHTS_DIR', 'SHIPPED', 'check_images', 'check_logits', 'signed_split', 'signed_merge', 'find_split',
            'image_preprocess', 'Classifier', 'as_classifier', 'TinyCNN', 'processor_preprocess', 'from_pretrained',
-           'augment', 'evaluate', 'train_classifier', 'save_classifier', 'list_classifiers', 'load_classifier',
-           'train_shipped']
+           'augment', 'evaluate', 'class_names', 'train_classifier', 'save_classifier', 'list_classifiers',
+           'load_classifier', 'train_shipped']
 
 # %% ../nbs/02_classifier.ipynb #048bbf68
 import hashlib, json, os, time, warnings
@@ -374,14 +374,21 @@ def evaluate(clf:Classifier, # the classifier
              seed:int=1, # data seed
              biased:bool=False, # draw from the biased (training) distribution instead of the unbiased test split
             ) -> dict:
-    "Accuracy of `clf` on `n` fresh balanced images of the task."
+    "Accuracy of `clf` on `n` fresh balanced images of the task (and per class: class 1 / class 0, or every class of a multi-class task)."
     task = get_task(task if task is not None else clf.task)
     x, y, _ = make_dataset(task, n, seed + (10_000 if biased else 0), 'train' if biased else 'test')
     pred = clf.predict(x)
-    return dict(accuracy=float((pred == y).float().mean()), n=n, seed=seed, biased=biased,
-                accuracy_pos=float((pred[y == 1] == 1).float().mean()), accuracy_neg=float((pred[y == 0] == 0).float().mean()))
+    out = dict(accuracy=float((pred == y).float().mean()), n=n, seed=seed, biased=biased)
+    if task.n_classes == 2:
+        return {**out, 'accuracy_pos': float((pred[y == 1] == 1).float().mean()), 'accuracy_neg': float((pred[y == 0] == 0).float().mean())}
+    return {**out, 'accuracy_per_class': [float((pred[y == k] == k).float().mean()) for k in range(task.n_classes)]}
 
 # %% ../nbs/02_classifier.ipynb #727ebb0a
+def class_names(task) -> tuple:
+    "Names of a world task's classes: 'not NAME' and 'NAME' for a binary task; each class's rule for a multi-class one."
+    task = get_task(task)
+    return (f'not {task.name}', task.name) if task.n_classes == 2 else tuple(str(task.rule_of(k)) for k in range(task.n_classes))
+
 def train_classifier(task, # a world `Task` or the name of a shipped task
                      n_train:int=24000, # training images (rendered once, stored as uint8)
                      n_val:int=2000, # validation images (unbiased split), evaluated after each epoch
@@ -406,12 +413,12 @@ def train_classifier(task, # a world `Task` or the name of a shipped task
     x8, y = _dataset_uint8(task, n_train, seed, 'train')
     xv, yv, _ = make_dataset(task, n_val, seed, 'val')
     t_data = time.perf_counter() - t0
-    model = TinyCNN(2, widths).to(device)
+    model = TinyCNN(task.n_classes, widths).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = max(1, n_train // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps, pct_start=0.2)
     g = torch.Generator().manual_seed(seed)
-    clf = Classifier(model, class_names=(f'not {task.name}', task.name), device=device, task=task)
+    clf = Classifier(model, class_names=class_names(task), device=device, task=task)
     history, t1 = [], time.perf_counter()
     for ep in progress(range(epochs), show=show_progress, desc=f'training {task.name}'):
         model.train()
@@ -495,6 +502,15 @@ SHIPPED = {
     'cube_or_cyan': dict(n_train=40000, epochs=10),
     'two_spheres': dict(n_train=40000, epochs=10),
     'blue_biased': dict(n_train=24000, epochs=6, bias=(0.9, 0.0), color_shuffle=0.5),
+    # the benchmark suite (notebook 20): each trains in at most 3 minutes on 2 cores
+    'yellow': dict(n_train=16000, epochs=6),
+    'green_sphere': dict(n_train=24000, epochs=8),
+    'small_metal_sphere': dict(n_train=24000, epochs=8),
+    'sphere_and_cylinder': dict(n_train=24000, epochs=8),
+    'three_spheres': dict(n_train=24000, epochs=8),
+    'no_gray': dict(n_train=16000, epochs=6),
+    'red_shortcut': dict(n_train=24000, epochs=8),
+    'cube_count': dict(n_train=24000, epochs=8),
 }
 
 def train_shipped(name:str, # one of `SHIPPED`

@@ -99,7 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--out', metavar='DIR', default=None, help="output folder (overrides the config's out)")
     r.add_argument('--check', action='store_true', help='only check the config and print it with its defaults')
     r.set_defaults(func=_run_cmd)
-    p.commands = {'demo': d, 'run': r}   # main() reports late checks through the subcommand's own usage line
+    b = sub.add_parser(
+        'bench', help='score GIFT against the oracle on the benchmark suite of hidden-rule classifiers (notebook 20)',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run GIFT on each task of the benchmark suite (its shipped classifier, class by class) and score its answer\n"
+                    "against the oracle profile: top hypothesis, false acceptances, recall, P̂NS error, time per stage.\n"
+                    "Writes DIR/bench.json, DIR/bench.html and resumable run directories DIR/runs/.")
+    b.add_argument('--tasks', metavar='T1,T2', default=None, help="comma-separated task names (default: the whole suite)")
+    b.add_argument('--quick', action='store_true', help="three tasks, small sizes: a check in minutes, not a measurement")
+    b.add_argument('--out', metavar='DIR', default='gift_nb_runs/bench', help="output folder (default: %(default)s)")
+    b.add_argument('--n', type=int, default=None, metavar='N', help="images explained per task (default: 64; 16 with --quick)")
+    b.add_argument('--n-verify', type=int, default=None, metavar='M', help="fresh base scenes of stage 4 (default: 100; 40 with --quick)")
+    b.add_argument('--seed', type=int, default=0, metavar='S', help="the runs' seed (default: %(default)s)")
+    b.set_defaults(func=_bench_cmd)
+    p.commands = {'demo': d, 'run': r, 'bench': b}   # main() reports late checks through the subcommand's own usage line
     return p
 
 # %% ../nbs/09_cli.ipynb #d77bd710
@@ -470,6 +483,23 @@ def run_config(cfg:dict|str|Path, # a config dict or file
 # %% ../nbs/09_cli.ipynb #57ec6f72
 def _demo_cmd(args) -> int:
     run_demo(args.task, args.out, args.n, args.n_verify, args.seed, args.hypothesis, args.n_oracle)
+    return 0
+
+def _bench_tasks(text):
+    "The task names of `--tasks`, checked (unknown names and unsatisfiable tasks are a ValueError)."
+    from gift_nb.benchmark import check_task
+    names = [t.strip() for t in text.split(',') if t.strip()] if text else None
+    if text is not None and not names: raise ValueError("--tasks is empty: give comma-separated task names, e.g. --tasks red_metal,no_gray")
+    for t in names or (): check_task(t)
+    return names
+
+def _bench_cmd(args) -> int:
+    from gift_nb.benchmark import run_benchmark
+    for name, v, lo in (('--n', args.n, MIN_N), ('--n-verify', args.n_verify, MIN_NV)):
+        if v is not None and v < lo: raise ValueError(f"{name} must be at least {lo}, got {v}")
+    res = run_benchmark(_bench_tasks(args.tasks), args.quick, args.n, args.n_verify, args.seed, check_out_dir(args.out), log=print)
+    print(res.format())
+    print(f"benchmark: {Path(args.out) / 'bench.html'} and {Path(args.out) / 'bench.json'}")
     return 0
 
 def _config_of(args):

@@ -7,8 +7,8 @@ __all__ = ['SHAPES', 'COLORS', 'SIZES', 'MATERIALS', 'ATTRIBUTES', 'COLOR_RGB', 
            'MIN_VISIBLE', 'SYNONYMS', 'COST_ATTRIBUTE', 'COST_ADD', 'COST_REMOVE', 'TASKS', 'SPLITS', 'Obj', 'Scene',
            'load_clevr_scenes', 'save_clevr_scenes', 'render', 'object_centers', 'visible_fractions', 'random_object',
            'place_object', 'sample_scene', 'show_scenes', 'Concept', 'concept', 'Rule', 'AtLeast', 'And', 'Or', 'Not',
-           'exists', 'at_least', 'rule_from_json', 'parse_rule', 'equivalent', 'Edit', 'intervene', 'Bias', 'Task',
-           'get_task', 'make_scenes', 'make_dataset', 'cheaper_edit_exists']
+           'exists', 'at_least', 'rule_from_json', 'parse_rule', 'equivalent', 'Edit', 'NoRoom', 'intervene', 'Bias',
+           'Task', 'get_task', 'make_scenes', 'make_dataset', 'cheaper_edit_exists']
 
 # %% ../nbs/01_world.ipynb #48a3e3f1
 import json, math, re, hashlib, functools, itertools
@@ -727,6 +727,9 @@ def _plan(scene, merged, rng):
         choices.append(choice)
     return best, choices[::-1], attrs, rel
 
+class NoRoom(ValueError):
+    "An edit needs to add an object but the scene has no free spot for it (another scene may have room)."
+
 def _realise(scene, plan, rng):
     "Turn a plan into a new Scene and its Edit; additions are placed at free spots."
     cost, choices, attrs, rel = plan
@@ -745,7 +748,7 @@ def _realise(scene, plan, rng):
     for ch in choices[len(scene.objects):]:
         if ch[0] != 'add': continue
         o = place_object(objs, random_object(rng, **{a: resolve(a, cl) for a, cl in zip(attrs, ch[1])}), rng)
-        if o is None: raise ValueError("no free spot to add an object to this scene")
+        if o is None: raise NoRoom("no free spot to add an object to this scene")
         ops.append(('add', len(objs), o)); objs.append(o)
     return replace(scene, objects=tuple(objs)), Edit(cost, ops)
 
@@ -782,33 +785,70 @@ class Bias:
 
 @dataclass(frozen=True)
 class Task:
-    "A classification task of the world: class 1 when `rule` holds; `bias` shapes the training split only."
+    """A classification task of the world: class 1 when `rule` holds; `bias` shapes the training split only.
+    `more` makes it multi-class: class k >= 2 when `more[k-2]` holds, class 0 when no class rule holds."""
     name: str
     rule: Rule
     bias: Bias = None
+    more: tuple = ()
     def __post_init__(self):
         if isinstance(self.rule, str): object.__setattr__(self, 'rule', parse_rule(self.rule))
         _as_rule(self.rule)
         if self.bias is not None and not isinstance(self.bias, Bias): raise TypeError("Task.bias must be a Bias or None")
+        object.__setattr__(self, 'more', tuple(parse_rule(r) if isinstance(r, str) else _as_rule(r) for r in self.more))
+        if self.more and self.bias is not None:
+            raise ValueError(f"task {self.name!r}: a multi-class task (more=...) takes no bias; a Bias is defined for class 1 against class 0")
+    @property
+    def n_classes(self) -> int: return 2 + len(self.more)
+    @property
+    def rules(self) -> tuple: return (self.rule,) + self.more
+    def rule_of(self, k:int) -> Rule:
+        "The rule of class `k`: its own rule for k >= 1; for class 0, that no class rule holds."
+        if not 0 <= k < self.n_classes: raise ValueError(f"task {self.name!r} has classes 0..{self.n_classes - 1}, got k={k}")
+        if k: return self.rules[k - 1]
+        return ~functools.reduce(lambda a, b: a | b, self.rules)
+    def labels(self, scenes) -> np.ndarray:
+        "The class of each scene (int array); a scene where two class rules hold is an error in the task's definition."
+        hold = np.stack([r.holds(scenes) for r in self.rules])
+        both = np.flatnonzero(hold.sum(0) > 1)
+        if len(both):
+            raise ValueError(f"task {self.name!r}: the rules of two classes hold together on scene {scenes[both[0]]!r}; "
+                             "the classes of a multi-class task must exclude each other")
+        return (hold * np.arange(1, len(self.rules) + 1)[:, None]).sum(0)
     def to_json(self):
         "The task as JSON (rule trees included)."
         b = self.bias
-        return {'name': self.name, 'rule': self.rule.to_json(),
-                'bias': None if b is None else {'rule': b.rule.to_json(), 'p_pos': b.p_pos, 'p_neg': b.p_neg}}
+        d = {'name': self.name, 'rule': self.rule.to_json(),
+             'bias': None if b is None else {'rule': b.rule.to_json(), 'p_pos': b.p_pos, 'p_neg': b.p_neg}}
+        if self.more: d['more'] = [r.to_json() for r in self.more]
+        return d
     @classmethod
     def from_json(cls, d):
         "Rebuild a task from `to_json()`."
         b = d.get('bias')
         return cls(d['name'], rule_from_json(d['rule']),
-                   None if b is None else Bias(rule_from_json(b['rule']), b['p_pos'], b['p_neg']))
+                   None if b is None else Bias(rule_from_json(b['rule']), b['p_pos'], b['p_neg']),
+                   tuple(rule_from_json(r) for r in d.get('more', ())))
 
+_C = concept
 TASKS = {
-    'red_metal': Task('red_metal', exists(concept(color='red', material='metal'))),
-    'cube_or_cyan': Task('cube_or_cyan', exists(concept(shape='cube')) | exists(concept(color='cyan'))),
-    'two_spheres': Task('two_spheres', at_least(2, concept(shape='sphere'))),
-    'blue_biased': Task('blue_biased', exists(concept(color='blue')),
-                        Bias(exists(concept(color='gray', size='large', shape='cylinder')), 0.9, 0.0)),
+    'red_metal': Task('red_metal', exists(_C(color='red', material='metal'))),
+    'cube_or_cyan': Task('cube_or_cyan', exists(_C(shape='cube')) | exists(_C(color='cyan'))),
+    'two_spheres': Task('two_spheres', at_least(2, _C(shape='sphere'))),
+    'blue_biased': Task('blue_biased', exists(_C(color='blue')),
+                        Bias(exists(_C(color='gray', size='large', shape='cylinder')), 0.9, 0.0)),
+    # the benchmark suite (notebook 20): one task per rule shape
+    'yellow': Task('yellow', exists(_C(color='yellow'))),
+    'green_sphere': Task('green_sphere', exists(_C(color='green', shape='sphere'))),
+    'small_metal_sphere': Task('small_metal_sphere', exists(_C(size='small', material='metal', shape='sphere'))),
+    'sphere_and_cylinder': Task('sphere_and_cylinder', exists(_C(shape='sphere')) & exists(_C(shape='cylinder'))),
+    'three_spheres': Task('three_spheres', at_least(3, _C(shape='sphere'))),
+    'no_gray': Task('no_gray', ~exists(_C(color='gray'))),
+    'red_shortcut': Task('red_shortcut', exists(_C(size='small', material='rubber', shape='cylinder')),
+                         Bias(exists(_C(color='red')), 1.0, 0.0)),
+    'cube_count': Task('cube_count', exists(_C(shape='cube')) & ~at_least(2, _C(shape='cube')), more=(at_least(2, _C(shape='cube')),)),
 }
+del _C
 
 def get_task(name):
     "One of the shipped tasks, by name."
@@ -822,26 +862,36 @@ SPLITS = ('train', 'val', 'test')
 def _stable_int(text): return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], 'little')
 
 def make_scenes(task, n, seed, split='train', n_objects=(1, 6)):
-    """Balanced labelled scenes for `task` (no rendering): half class 1, half class 0, a third of each class "near misses"
-    one cheap edit away from the other class. The bias shapes `split='train'` only and never changes a label."""
+    """Balanced labelled scenes for `task` (no rendering): equal classes, a third of each class "near misses" one cheap
+    edit away from another class. The bias shapes `split='train'` only and never changes a label."""
     task = get_task(task)
     if split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     rng = np.random.default_rng([int(seed), SPLITS.index(split), _stable_int(task.name)])
-    labels = np.arange(n) % 2; rng.shuffle(labels)
+    K = task.n_classes
+    labels = np.arange(n) % K; rng.shuffle(labels)
     bias = task.bias if split == 'train' else None
     scenes = []
     for y in labels:
         want = bias is not None and rng.random() < (bias.p_pos if y else bias.p_neg)  # drawn once per scene
+        why = None
         for attempt in range(50):
             s = sample_scene(rng, n_objects)
-            if rng.random() < 1 / 3: s = intervene(s, task.rule, not y, rng)  # start from the other class: a near miss
-            s = intervene(s, task.rule, bool(y), rng)
-            if bias is not None:
-                s = intervene(s, bias.rule, want, rng)
-                if bool(task.rule(s)) != bool(y): continue  # imposing the bias changed the label: draw again
+            try:
+                if K == 2:
+                    if rng.random() < 1 / 3: s = intervene(s, task.rule, not y, rng)  # start from the other class: a near miss
+                    s = intervene(s, task.rule, bool(y), rng)
+                else:
+                    if rng.random() < 1 / 3: s = intervene(s, task.rule_of(int(rng.choice([k for k in range(K) if k != y]))), True, rng)
+                    s = intervene(s, task.rule_of(int(y)), True, rng)
+                if bias is not None: s = intervene(s, bias.rule, want, rng)
+            except NoRoom: why = 'room'; continue   # an edit had to add an object to a full scene: draw another scene
+            if (bool(task.rule(s)) if K == 2 else int(task.labels([s])[0])) != y:
+                why = 'bias'; continue  # imposing the bias changed the label: draw again
             break
         else:
-            raise ValueError(f"the bias {str(bias.rule)!r} cannot be imposed on task {task.name!r} without changing labels")
+            if why == 'bias': raise ValueError(f"the bias {str(bias.rule)!r} cannot be imposed on task {task.name!r} without changing labels")
+            raise ValueError(f"task {task.name!r}: 50 scenes in a row had no room for the objects class {y} needs; "
+                             f"use fewer objects per scene (n_objects) or a rule that needs fewer objects")
         scenes.append(s)
     return scenes, labels.astype(np.int64)
 

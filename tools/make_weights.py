@@ -32,6 +32,7 @@ SHIPPED_TASKS = ('red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased')
 def _classifier_step(name):
     def build():
         from gift_nb.classifier import train_shipped, save_classifier
+        _threads()
         clf = train_shipped(name, log=print)
         print(json.dumps(clf.card['metrics']))
         print('wrote', save_classifier(clf))
@@ -48,6 +49,24 @@ def _oracle_step(name):
 
 for _t in SHIPPED_TASKS: step(f'classifier:{_t}')(_classifier_step(_t))
 for _t in SHIPPED_TASKS: step(f'oracle:{_t}', needs=(f'classifier:{_t}',))(_oracle_step(_t))
+
+# ---- the benchmark suite (notebook 20): one classifier per rule shape; every classifier of the suite (the four above
+# too) gets an oracle profile: every 1-3-attribute concept and its absence, the task's rules and their combinations
+SUITE_TASKS = ('yellow', 'green_sphere', 'small_metal_sphere', 'sphere_and_cylinder', 'three_spheres', 'no_gray',
+               'red_shortcut', 'cube_count')
+for _t in SUITE_TASKS: step(f'classifier:{_t}')(_classifier_step(_t))
+
+def _profile_step(name):
+    def build():
+        from gift_nb.classifier import load_classifier
+        from gift_nb.oracle import oracle_profile, profile_path, save_profile
+        _threads()
+        prof = oracle_profile(load_classifier(name), show_progress=False)
+        for k, tab in prof.items(): print(tab.format(5)); print(json.dumps(tab.meta))
+        print('wrote', save_profile(prof, profile_path(name)))
+    return build
+
+for _t in SHIPPED_TASKS + SUITE_TASKS: step(f'profile:{_t}', needs=(f'classifier:{_t}',))(_profile_step(_t))
 
 # ---- autoencoder (issue 5): the latent space of stage 1's counterfactual search; independent of any classifier,
 # but its model card quotes how often reconstructions keep each shipped classifier's decision
