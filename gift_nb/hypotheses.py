@@ -383,6 +383,47 @@ def _concepts_of(clauses, max_attrs):
                 for sub in itertools.combinations(names, r): out.add(concept(**{a: attrs[a] for a in sub}))
     return sorted(out, key=lambda c: (len(c.attrs), c.attrs))
 
+def _refinements(parent, clauses):
+    "Concepts one attribute more specific than `parent`, read on the changed objects (before or after) that match it."
+    pa, out = dict(parent.attrs), set()
+    for c in clauses:
+        for attrs in (c.before, c.after):
+            if not attrs or any(attrs.get(a) != v for a, v in pa.items()): continue
+            for a in ATTRIBUTES:
+                if a in attrs and a not in pa: out.add(concept(**pa, **{a: attrs[a]}))
+    return sorted(out, key=lambda c: c.attrs)
+
+class _ClauseTable:
+    "The changed objects' attributes as integer codes: the local effects of many concepts at once, as `local_effect`'s."
+    def __init__(self, clauses): # per item, its 'set' / 'add' / 'remove' `Clause`s
+        flat = [c for cl in clauses for c in cl]
+        self.n, self.item = len(clauses), np.array([i for i, cl in enumerate(clauses) for _ in cl], int)
+        self.vocab = {a: {} for a in ATTRIBUTES}
+        def codes(side):
+            out = np.full((len(flat), len(ATTRIBUTES)), -1, int)
+            for j, c in enumerate(flat):
+                for i, (a, voc) in enumerate(self.vocab.items()):
+                    v = getattr(c, side).get(a)
+                    if v is not None: out[j, i] = voc.setdefault(v, len(voc))
+            return out
+        self.before, self.after = codes('before'), codes('after')
+        self.has_before, self.has_after = np.array([bool(c.before) for c in flat], bool), np.array([bool(c.after) for c in flat], bool)
+
+    def effects(self, c): # a `Concept`
+        "Per item: +1 when an edited object came to match `c`, -1 when one stopped matching, 0 otherwise (or both)."
+        mb, ma = self.has_before.copy(), self.has_after.copy()
+        for i, (a, voc) in enumerate(self.vocab.items()):
+            if c[a] is None: continue
+            code = voc.get(c[a], -2)
+            mb &= self.before[:, i] == code; ma &= self.after[:, i] == code
+        added = np.bincount(self.item[ma & ~mb], minlength=self.n) > 0
+        removed = np.bincount(self.item[mb & ~ma], minlength=self.n) > 0
+        return added.astype(int) - removed.astype(int)
+
+def _sub_concepts(c):
+    "The simpler concepts `c` refines: every proper, non-empty subset of its attributes."
+    return [concept(**dict(sub)) for r in range(1, len(c.attrs)) for sub in itertools.combinations(c.attrs, r)]
+
 # %% ../nbs/06_hypotheses.ipynb #82564c77
 class CaptionAggregator:
     "Stage 3's embedded default: ranked 'class k = presence of <rule>' hypotheses from parsed (and embedded) captions."
@@ -391,6 +432,9 @@ class CaptionAggregator:
                  max_per_class:int=10, # hypotheses sent to stage 4 per class
                  max_combined:int=5, # at most this many `&`/`|` combinations among those sent per class (the other slots keep single concepts and their counts)
                  max_attrs:int=2, # attributes in one concept (1 to 4)
+                 refine_attrs:int=3, # attributes reached by refining the best concepts one attribute at a time (<= max_attrs: no refinement)
+                 n_refine:int=6, # best concepts of each size refined
+                 refine_gain:float=0.05, # score a refinement must add over every simpler concept it refines
                  n_combine:int=6, # best concepts combined pairwise with | and &
                  counts:tuple=(2,), # n of the at_least(n, c) proposals
                  n_counts:int=3, # best concepts that get count proposals
@@ -403,9 +447,11 @@ class CaptionAggregator:
                  show_progress=None, # progress bar over classes
                 ):
         if not 1 <= max_attrs <= len(ATTRIBUTES): raise ValueError(f"max_attrs must be in 1..{len(ATTRIBUTES)}, got {max_attrs}")
+        if not 1 <= refine_attrs <= len(ATTRIBUTES): raise ValueError(f"refine_attrs must be in 1..{len(ATTRIBUTES)}, got {refine_attrs}")
         if max_per_class < 1: raise ValueError(f"max_per_class must be >= 1, got {max_per_class}")
         if max_combined < 0: raise ValueError(f"max_combined must be >= 0, got {max_combined}")
         self.max_combined = int(max_combined)
+        self.refine_attrs, self.n_refine, self.refine_gain = int(refine_attrs), int(n_refine), float(refine_gain)
         self.max_per_class, self.max_attrs, self.n_combine, self.counts, self.n_counts = max_per_class, max_attrs, n_combine, tuple(counts), n_counts
         self.min_score, self.min_support, self.min_gain = min_score, min_support, min_gain
         self.embedder, self.cluster_threshold, self.max_ids, self.show_progress = embedder, cluster_threshold, max_ids, show_progress
@@ -413,7 +459,8 @@ class CaptionAggregator:
 
     def config(self) -> dict:
         "The settings that change the output (for a run directory's stage config)."
-        return dict(proposer=self.name, max_per_class=self.max_per_class, max_combined=self.max_combined, max_attrs=self.max_attrs, n_combine=self.n_combine,
+        return dict(proposer=self.name, max_per_class=self.max_per_class, max_combined=self.max_combined, max_attrs=self.max_attrs,
+                    refine_attrs=self.refine_attrs, n_refine=self.n_refine, refine_gain=self.refine_gain, n_combine=self.n_combine,
                     counts=list(self.counts), n_counts=self.n_counts, min_score=self.min_score, min_support=self.min_support,
                     min_gain=self.min_gain, cluster_threshold=self.cluster_threshold,
                     embedder=getattr(self.embedder, 'name', None if self.embedder is None else type(self.embedder).__name__))
@@ -449,8 +496,8 @@ def _free_effects(self:CaptionAggregator, items) -> dict:
 
 # %% ../nbs/06_hypotheses.ipynb #859ce0f0
 @patch_method
-def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of):
-    "Candidates for class k: scored concepts, combinations, counts and phrase clusters."
+def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of, clauses=()):
+    "Candidates for class k: scored concepts, combinations, refinements, counts and phrase clusters."
     n_k = int((signs != 0).sum())
     def cand(rule, kind, e=None, text=None, extra=None):
         e = effect_of(rule) if e is None else e
@@ -476,7 +523,10 @@ def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of)
             s = c.effects * signs == 1
             if ok(c) and (s & ~best).sum() >= gain and (s & ~sa).sum() >= gain and (s & ~sb).sum() >= gain:
                 out.append(c)
-    for g in good[:self.n_counts]:
+    refined = self._refinement_candidates(good, clauses, cand, ok, lambda c: score_effects(effect_of(exists(c)), signs)[0])
+    out += refined
+    self.log.setdefault('refined', {})[k] = len(refined)
+    for g in sorted(good + refined, key=_Cand.key)[:self.n_counts]:
         for n in self.counts:
             if n > 1: out.append(cand(at_least(n, g.rule.concept), 'count', g.effects))
     for name, (e, members) in free.items():
@@ -486,6 +536,23 @@ def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of)
             except ValueError: pass
         c = cand(rule, 'phrase', e, text=str(rule) if rule is not None else f"presence of {name}", extra={'phrases': members})
         if ok(c): out.append(c)
+    return out
+
+@patch_method
+def _refinement_candidates(self:CaptionAggregator, good, clauses, cand, ok, score_of) -> list:
+    "Refinements of the best concepts, one attribute at a time, kept when they beat every simpler concept by `refine_gain`."
+    level = [c for c in good if len(c.rule.concept.attrs) == self.max_attrs][:self.n_refine]
+    out, seen = [], set()
+    for _ in range(self.max_attrs + 1, self.refine_attrs + 1):
+        kept = []
+        for p in level:
+            for r in _refinements(p.rule.concept, clauses):
+                if r in seen: continue
+                seen.add(r)
+                c = cand(exists(r), 'refinement')
+                if ok(c) and c.score >= max(score_of(q) for q in _sub_concepts(r)) + self.refine_gain: kept.append(c)
+        kept.sort(key=_Cand.key)
+        out, level = out + kept, kept[:self.n_refine]
     return out
 
 # %% ../nbs/06_hypotheses.ipynb #58ddc8a7
@@ -551,17 +618,19 @@ def __call__(self:CaptionAggregator,
     classes = list(seen if classes is None else classes)
     self.log.update(classes=classes, binary=binary, items=len(items))
     clauses = [[c for c in it.clauses if c.edit in ('set', 'add', 'remove')] for it in items]
-    cache = {}
-    def effect_of(rule):
+    cache, table = {}, _ClauseTable(clauses)
+    def effect_of(rule):   # one concept: all items at once (the same numbers as `local_effect`)
         key = canonical(rule)
-        if key not in cache: cache[key] = np.array([local_effect(rule, cl) for cl in clauses], int)
+        if key not in cache: cache[key] = (table.effects(rule.concept) if isinstance(rule, AtLeast) else
+                                           np.array([local_effect(rule, cl) for cl in clauses], int))
         return cache[key]
-    single = {c: effect_of(exists(c)) for c in _concepts_of([c for cl in clauses for c in cl], self.max_attrs)}
+    flat = [c for cl in clauses for c in cl]
+    single = {c: effect_of(exists(c)) for c in _concepts_of(flat, self.max_attrs)}
     free = self._free_effects(items) if any(c.edit == 'unknown' for it in items for c in it.clauses) else {}
     cands = []
     for k in progress(classes, show=self.show_progress, desc='hypotheses', leave=False):
         signs = _signs(items, k)
-        if (signs != 0).any(): cands += self._class_candidates(k, signs, single, free, effect_of)
+        if (signs != 0).any(): cands += self._class_candidates(k, signs, single, free, effect_of, flat)
     self.log['candidates'] = len(cands)
     out = self._finish(cands, items, binary)
     if not out: self._warn("no concept is supported consistently enough by the captions (min_score / min_support); no hypotheses")
@@ -591,7 +660,7 @@ def random_edit(scene, # a world `Scene`
     objs[i] = replace(o, **new)
     return replace(scene, objects=tuple(objs)), Edit(float(len(new)), [('set', i, a, getattr(o, a), v) for a, v in new.items()])
 
-def oracle_flip_captions(classifier, # a `Classifier` (images -> probabilities)
+def oracle_flip_captions(classifier, # a `Classifier` (images -> probabilities), or a world `Rule` (ideal classifier: class 1 where it holds)
                          scenes, # base world scenes (e.g. `make_scenes(task, n, seed, 'test')[0]`)
                          edits_per_scene:int=8, # random edits tried per scene
                          k:int=1, # keep flips into or out of this class
@@ -604,6 +673,7 @@ def oracle_flip_captions(classifier, # a `Classifier` (images -> probabilities)
     rng = np.random.default_rng(seed)
     pairs = [(j, *random_edit(s, rng)) for j, s in enumerate(scenes) for _ in range(edits_per_scene)]
     def preds(ss):
+        if isinstance(classifier, Rule): return classifier.holds(ss).astype(int)   # exact: nothing rendered
         out = [np.asarray(classifier(render(ss[i:i + batch_size]))).argmax(1)
                for i in progress(range(0, len(ss), batch_size), show=show_progress, desc='flips', leave=False)]
         return np.concatenate(out) if out else np.zeros(0, int)

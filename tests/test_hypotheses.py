@@ -105,11 +105,12 @@ def test_sentence_embedder_with_tiny_random_bert():
     E = SentenceEmbedder(bert, tok, device='cpu')(['red hat', 'a red hat', 'sunglasses'])
     assert E.shape == (3, 16) and np.allclose(np.linalg.norm(E, axis=1), 1, atol=1e-5)
 
+SHIPPED_TARGETS = {'red_metal': TASKS['red_metal'].rule, 'cube_or_cyan': TASKS['cube_or_cyan'].rule,
+                   'two_spheres': TASKS['two_spheres'].rule, 'blue_biased': parse_rule('there is a blue object')}
+
 def test_targets_on_shipped_classifiers(shipped_captions):
-    target = {'red_metal': TASKS['red_metal'].rule, 'cube_or_cyan': TASKS['cube_or_cyan'].rule,
-              'two_spheres': TASKS['two_spheres'].rule, 'blue_biased': parse_rule('there is a blue object')}
     for name, caps in shipped_captions.items():
-        r = rank_of(CaptionAggregator()(caps), target[name])
+        r = rank_of(CaptionAggregator()(caps), SHIPPED_TARGETS[name])
         assert r is not None and r <= 5, (name, r)
 
 def test_control_other_classifier_changes_top(shipped_captions):
@@ -175,3 +176,57 @@ def test_combinations_do_not_crowd_out_concepts_and_counts():
     assert 'there is a sphere' in texts and 'there are at least 2 spheres' in texts
     assert kinds(CaptionAggregator(max_combined=0, show_progress=False)(caps)).count('and') == 0
     with pytest.raises(ValueError, match='max_combined'): CaptionAggregator(max_combined=-1)
+
+THREE_ATTRIBUTE_RULES = [exists(concept(size='small', material='metal', shape='sphere')), exists(concept(size='large', color='red', shape='cube')),
+                         exists(concept(material='rubber', color='cyan', shape='cylinder'))]
+
+@pytest.fixture(scope='module')
+def random_scenes():
+    rng = np.random.default_rng(0)
+    return [sample_scene(rng) for _ in range(250)]
+
+@pytest.mark.parametrize('rule', THREE_ATTRIBUTE_RULES, ids=str)
+def test_three_attribute_one_object_rules_are_sent(rule, random_scenes):
+    # a world Rule is an ideal classifier: one object with three attributes, not a conjunction across objects
+    caps = oracle_flip_captions(rule, random_scenes, seed=1)
+    agg = CaptionAggregator(show_progress=False)
+    hs = agg(caps)
+    assert len(hs) <= agg.max_per_class and rank_of(hs, rule) == 1
+    assert hs[0].provenance['kind'] == 'refinement' and equivalent(rule_from_json(hs[0].rule), rule)
+    assert agg.log['refined'][1] >= 1
+    assert rank_of(CaptionAggregator(refine_attrs=2, show_progress=False)(caps), rule) is None   # the gap without refinements
+
+def test_four_attribute_rule_with_refine_attrs_4():
+    rule = exists(concept(size='large', color='blue', material='metal', shape='cylinder'))   # rare: 1,000 scenes give ~140 flips
+    rng = np.random.default_rng(0)
+    caps = oracle_flip_captions(rule, [sample_scene(rng) for _ in range(1000)])
+    assert rank_of(CaptionAggregator(refine_attrs=4, show_progress=False)(caps), rule) == 1
+
+@pytest.mark.parametrize('name', ['red_metal', 'cube_or_cyan', 'two_spheres'])
+def test_rule_ideal_shipped_rules_are_not_refined(name, random_scenes):
+    rule = TASKS[name].rule
+    agg = CaptionAggregator(show_progress=False)
+    hs = agg(oracle_flip_captions(rule, random_scenes))
+    assert rank_of(hs, rule) is not None and sum(agg.log['refined'].values()) == 0
+
+def test_refinements_leave_shipped_hypotheses_unchanged(shipped_captions):
+    for name, caps in shipped_captions.items():
+        agg = CaptionAggregator(show_progress=False)
+        hs = agg(caps)
+        assert rank_of(hs, SHIPPED_TARGETS[name]) is not None and len(hs) <= agg.max_per_class, name   # among those sent to stage 4
+        assert sum(agg.log['refined'].values()) == 0, name
+        assert hs == CaptionAggregator(refine_attrs=2, show_progress=False)(caps), name
+
+def test_refine_settings():
+    agg = CaptionAggregator(refine_attrs=4, n_refine=3, refine_gain=0.1)
+    assert {k: agg.config()[k] for k in ('refine_attrs', 'n_refine', 'refine_gain')} == dict(refine_attrs=4, n_refine=3, refine_gain=0.1)
+    with pytest.raises(ValueError, match='refine_attrs'): CaptionAggregator(refine_attrs=5)
+
+def test_clause_table_effects_match_local_effect(shipped_captions):
+    from gift_nb.hypotheses import _ClauseTable, _concepts_of
+    for name in ('cube_or_cyan', 'two_spheres'):
+        items, _ = flip_items(shipped_captions[name])
+        cl = [[c for c in it.clauses if c.edit in ('set', 'add', 'remove')] for it in items]
+        table = _ClauseTable(cl)
+        for c in _concepts_of([c for x in cl for c in x], 3):
+            assert np.array_equal(table.effects(c), [local_effect(exists(c), x) for x in cl]), (name, c)
