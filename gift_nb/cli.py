@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--n', type=int, default=None, metavar='N', help="images explained per task (default: 64; 16 with --quick)")
     b.add_argument('--n-verify', type=int, default=None, metavar='M', help="fresh base scenes of stage 4 (default: 100; 40 with --quick)")
     b.add_argument('--seed', type=int, default=0, metavar='S', help="the runs' seed (default: %(default)s)")
+    b.add_argument('--variant', default='default', metavar='NAME',
+                   help="an ablation: 'no world priors', 'scene search' or 'llm proposer' (default: %(default)s)")
     b.set_defaults(func=_bench_cmd)
     p.commands = {'demo': d, 'run': r, 'bench': b}   # main() reports late checks through the subcommand's own usage line
     return p
@@ -497,9 +499,11 @@ def _bench_cmd(args) -> int:
     from gift_nb.benchmark import run_benchmark
     for name, v, lo in (('--n', args.n, MIN_N), ('--n-verify', args.n_verify, MIN_NV)):
         if v is not None and v < lo: raise ValueError(f"{name} must be at least {lo}, got {v}")
-    res = run_benchmark(_bench_tasks(args.tasks), args.quick, args.n, args.n_verify, args.seed, check_out_dir(args.out), log=print)
+    res = run_benchmark(_bench_tasks(args.tasks), args.quick, args.n, args.n_verify, args.seed, check_out_dir(args.out),
+                        args.variant, log=print)
     print(res.format())
-    print(f"benchmark: {Path(args.out) / 'bench.html'} and {Path(args.out) / 'bench.json'}")
+    paths = res.save(args.out)
+    print(f"benchmark: {paths['html']} and {paths['json']}")
     return 0
 
 def _config_of(args):
