@@ -438,19 +438,12 @@ def load_config_classifier(c:dict, # the checked `classifier` section
         from safetensors.torch import load_file
         model.load_state_dict(load_file(c['weights']))
     if hasattr(model, 'eval'): model.eval()
-    return as_classifier(model, class_names=c.get('class_names'), output=c.get('output', 'logits'))
+    return as_classifier(model, class_names=c.get('class_names'), output=c.get('output'))
 
 # %% ../nbs/09_cli.ipynb #f78aef06
-def _check_classifier_on(clf, x, k):
-    import torch
-    imgs = x['images'] if isinstance(x, dict) else x[0] if isinstance(x, tuple) else x
-    try:
-        with torch.no_grad(): p = clf(imgs[:2])
-    except Exception as e:
-        raise ValueError(f"the classifier failed on the data's images (a batch of shape {tuple(imgs[:2].shape)}, float in [0,1]): "
-                         f"{type(e).__name__}: {e}") from None
-    if p.ndim != 2 or len(p) != len(imgs[:2]): raise ValueError(f"the classifier returned shape {tuple(p.shape)} for 2 images; expected [2, C]")
-    if not 0 <= k < p.shape[1]: raise ValueError(f"k: class {k} does not exist; the classifier has {p.shape[1]} classes (0..{p.shape[1] - 1})")
+def _images_of(x):
+    "The images of loaded data: a tensor, `make_dataset`'s triple or a dict with `images`."
+    return x['images'] if isinstance(x, dict) else x[0] if isinstance(x, tuple) else x
 
 def run_config(cfg:dict|str|Path, # a config dict or file
                echo=print, # called with each line of the summary
@@ -465,7 +458,8 @@ def run_config(cfg:dict|str|Path, # a config dict or file
     clf = load_config_classifier(cfg['classifier'])
     data, info = load_data(cfg['data'])
     if info.get('skipped'): echo(f"data: {info['skipped']} unreadable files skipped in {cfg['data']['path']} ({', '.join(info['skipped_files'][:5])})")
-    _check_classifier_on(clf, data, cfg['k'])
+    from gift_nb.classifier import check_classifier
+    check_classifier(clf, _images_of(data), cfg['k'])   # before the stages' components are built
     ctx = {'classifier': clf, 'k': cfg['k'], 'seed': cfg['seed']}
     comps = {s: BACKENDS[s][cfg[s]['backend']]['build'](ctx, **{k: v for k, v in cfg[s].items() if k != 'backend'}) for s in _STAGE_SLOTS}
     v = cfg['verify']

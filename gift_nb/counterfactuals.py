@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 # %% ../nbs/04_counterfactuals.ipynb #42661c27
 from .core import Counterfactual, default_device, patch_method, progress, quantize, item_generator, file_sha256, read_model_card
+from .classifier import as_classifier
 
 # %% ../nbs/04_counterfactuals.ipynb #55573f27
 class _Res(nn.Module):
@@ -211,7 +212,7 @@ def _check_input(images, size=64):
 class CounterfactualExplainer:
     "Stage 1 (embedded default): batched gradient search in an autoencoder's latent space for images that flip `classifier`."
     method = 'latent-ae'
-    def __init__(self, classifier, # a `Classifier` (images in [0,1] -> probabilities)
+    def __init__(self, classifier, # anything `as_classifier` takes (a `Classifier`, a torch/transformers model, a function -> logits)
                  autoencoder:WorldAutoencoder|None=None, # default: the shipped world autoencoder (`load_autoencoder()`)
                  k:int=1, # the class explained: a flip is the prediction entering or leaving k
                  steps:int=80, # at most this many Adam steps per image
@@ -239,7 +240,7 @@ class CounterfactualExplainer:
                  device=None, # torch device (default: `default_device()`)
                  show_progress:bool|None=None, # tqdm bar over batches
                 ):
-        self.classifier, self.k = classifier, int(k)
+        self.classifier, self.k = as_classifier(classifier), int(k)
         self.device = default_device(device)
         self.ae = (autoencoder if autoencoder is not None else load_autoencoder()).to(self.device).eval()
         for p in self.ae.parameters(): p.requires_grad_(False)
@@ -1057,7 +1058,7 @@ def _load_diffusion(model, scheduler, local_files_only):
 class DiffusionCounterfactualExplainer:
     "Stage 1 (Hugging Face backend): DiME/ACE-style counterfactuals: noise each image, denoise with classifier and proximity guidance."
     method = 'diffusion'
-    def __init__(self, classifier, # a `Classifier` (images in [0,1] -> probabilities)
+    def __init__(self, classifier, # anything `as_classifier` takes (a `Classifier`, a torch/transformers model, a function -> logits)
                  model, # a diffusers `UNet2DModel`, a `DDPMPipeline`, or a local path / hub id of one
                  scheduler=None, # a DDPM-style scheduler (default: the pipeline's); copied, never changed
                  k:int=1, # the class explained: a flip is the prediction entering or leaving k
@@ -1080,7 +1081,7 @@ class DiffusionCounterfactualExplainer:
         self.scheduler = copy.deepcopy(sch)
         if not 0 < strength <= 1: raise ValueError(f"strength must lie in (0, 1], got {strength}")
         if proximity not in ('l1', 'l2'): raise ValueError(f"proximity must be 'l1' or 'l2', got {proximity!r}")
-        self.classifier, self.k = classifier, int(k)
+        self.classifier, self.k = as_classifier(classifier), int(k)
         self.device = default_device(device)
         self.unet = unet.to(self.device, dtype=dtype).eval() if dtype is not None else unet.to(self.device).eval()
         for p in self.unet.parameters(): p.requires_grad_(False)
@@ -1243,7 +1244,7 @@ class SceneSearchExplainer:
     "Stage-1 reference (world only, never the default): the cheapest scene-graph edit that flips the classifier, rendered."
     method = 'scene-search'
     needs_scenes = True   # called as explainer(images, scenes): the pipeline passes the world scenes it stored
-    def __init__(self, classifier, # a `Classifier` of world images
+    def __init__(self, classifier, # a classifier of world images: anything `as_classifier` takes (a `Classifier`, a torch/transformers model, a function -> logits)
                  k:int=1, # the class explained: a flip is the prediction entering or leaving k
                  max_attrs:int=2, # change up to this many attributes of one object
                  add_grid:int=3, # additions on an add_grid × add_grid grid of ground points (0: none)
@@ -1251,7 +1252,7 @@ class SceneSearchExplainer:
                  batch_size:int=512, # renders per classification batch
                  show_progress:bool|None=None, # tqdm bar over the edit costs
                 ):
-        self.classifier, self.k, self.max_attrs, self.add_grid = classifier, int(k), int(max_attrs), int(add_grid)
+        self.classifier, self.k, self.max_attrs, self.add_grid = as_classifier(classifier), int(k), int(max_attrs), int(add_grid)
         self.size, self.batch_size, self.show_progress = int(size), max(1, int(batch_size)), show_progress
         self.images, self.scenes, self.stats = torch.zeros(0, 3, self.size, self.size), [], {}
 

@@ -92,7 +92,7 @@ def decide(pns_ci, # Wilson interval of P̂NS
     return 'inconclusive', f"P̂NS interval [{lo:.3f}, {hi:.3f}] contains {threshold}"
 
 # %% ../nbs/03_oracle.ipynb #3a56459b
-from .classifier import WEIGHTS_DIR, as_classifier
+from .classifier import WEIGHTS_DIR, as_classifier, check_classifier
 from .world import (ATTRIBUTES, Rule, at_least, concept, equivalent, exists, get_task, intervene, make_scenes,
                            render, rule_from_json)
 
@@ -158,7 +158,7 @@ def _rows(p_orig, P1, P0, failed, rules, k, threshold, n_boot, seed, negate=Fals
     return rows
 
 # %% ../nbs/03_oracle.ipynb #d0e2e0e8
-def oracle_effects(classifier, # a `Classifier`, or a world `Rule` (ideal classifier); a plain module/callable is wrapped by `as_classifier` and read as logits (wrap a probabilities function with `as_classifier(fn, output='probs')`)
+def oracle_effects(classifier, # a world `Rule` (ideal classifier), or anything `as_classifier` takes (a function is read as logits: wrap one returning probabilities as `as_classifier(fn, output='probs')`)
                    rules, # scene-level rules to measure (list of `Rule`)
                    scenes, # base scenes (list of `Scene`), e.g. `make_scenes(task, n, seed, 'test')[0]`
                    k:int=1, # the class explained
@@ -175,7 +175,8 @@ def oracle_effects(classifier, # a `Classifier`, or a world `Rule` (ideal classi
     for r in rules:
         if not isinstance(r, Rule): raise TypeError(f"rules must be world Rules (exists(...), at_least(...), &, |, ~), got {type(r).__name__}: {r!r}")
     if rules and not scenes: raise ValueError("no base scenes given: pass e.g. make_scenes(task, 1000, seed, 'test')[0]")
-    if not isinstance(classifier, Rule): classifier = as_classifier(classifier)
+    if not isinstance(classifier, Rule):
+        classifier = check_classifier(classifier, render(scenes[:2], size), k) if scenes else as_classifier(classifier)
     t0 = time.perf_counter()
     meta = dict(source='oracle', n_scenes=len(scenes), k=k, seed=seed, size=size,
                 classifier=str(classifier) if isinstance(classifier, Rule) else (getattr(classifier, 'card', {}) or {}).get('name', type(classifier).__name__))
@@ -373,7 +374,8 @@ def build_oracle(classifier, # a `Classifier` with `.task` (e.g. `load_classifie
                  show_progress=None, # tqdm bar
                 ) -> OracleTable:
     "The full oracle table of a world classifier: every candidate rule of its task on `n_scenes` scenes."
-    task = getattr(classifier, 'task', None)
+    classifier = as_classifier(classifier)
+    task = classifier.task
     if task is None: raise ValueError("build_oracle needs a classifier with a .task (a world classifier)")
     t0 = time.perf_counter()
     rules = candidate_rules(task, classifier, top, seed=seed)

@@ -55,7 +55,7 @@ STAGES = ('data', 'counterfactuals', 'captions', 'hypotheses', 'verification', '
 class GIFT:
     "GIFT end to end: counterfactuals -> change captions -> global hypotheses -> verification by interventions -> `Report`."
     def __init__(self,
-                 classifier, # a `Classifier` (images in [0,1] -> probabilities), or the name of a shipped world classifier
+                 classifier, # anything `as_classifier` takes (`Classifier`, torch or transformers model, function -> logits), or a shipped classifier's name
                  counterfactuals=None, # stage 1: callable images -> `Counterfactual`s, with `.images` (default: `CounterfactualExplainer`)
                  captioner=None, # stage 2: a `Captioner` (default: the trained world `ChangeCaptioner`)
                  proposer=None, # stage 3: callable captions -> `Hypothesis`es (default: `CaptionAggregator`)
@@ -71,10 +71,8 @@ class GIFT:
                  n_examples:int=8, # counterfactual examples kept in the report
                  show_progress:bool|None=None, # progress bars over stages' items
                 ):
-        if isinstance(classifier, str):
-            from gift_nb.classifier import load_classifier
-            classifier = load_classifier(classifier)
-        if not callable(classifier): raise TypeError(f"classifier must map images to probabilities, got {type(classifier).__name__}")
+        from gift_nb.classifier import as_classifier, load_classifier
+        classifier = load_classifier(classifier) if isinstance(classifier, str) else as_classifier(classifier)
         if verify_split is not None and not 0 < verify_split < 1:
             raise ValueError(f"verify_split must be a fraction in (0, 1) or None, got {verify_split!r}")
         for name, v in (('n_verify', n_verify), ('chunk', chunk), ('n_oracle', n_oracle)):
@@ -344,19 +342,11 @@ def _open_run(run_dir, seed, create=True):
         run_dir = tempfile.mkdtemp(prefix='gift-run-')
     return run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir, seed=seed, create=create)
 
-@patch_method
-def _check_classifier(self:GIFT, data):
-    "Fail early, with the shapes, when the classifier cannot take the stored images or has no class k."
-    ds = [d for d in data.records() if d['role'] == 'explain'][:2]
-    x = torch.stack([data.load_image(d['image']) for d in ds])
-    try:
-        with torch.no_grad(): p = self.classifier(x)
-    except Exception as e:
-        raise ValueError(f"the classifier failed on the data's images (a batch of shape {tuple(x.shape)}, float in [0,1]): "
-                         f"{type(e).__name__}: {e}") from None
-    if not isinstance(p, torch.Tensor) or p.ndim != 2 or len(p) != len(x):
-        raise ValueError(f"the classifier must return probabilities [N, C]; it returned {getattr(p, 'shape', type(p).__name__)} for {len(x)} images")
-    if not 0 <= self.k < p.shape[1]: raise ValueError(f"k={self.k} is not a class of this classifier ({p.shape[1]} classes)")
+def _first_images(data, n=2):
+    "The first `n` images of `data` (anything `run` takes), for the classifier check."
+    from gift_nb.verification import as_base
+    base = as_base(data)
+    return base.subset(range(min(n, len(base)))).get_images()
 
 def _reopen_run(path) -> RunDir:
     "An existing run directory, with the seed it was run with."
@@ -373,10 +363,11 @@ def run(self:GIFT,
         seed:int=0, # the run's seed (per-item seeds derive from it)
        ) -> 'Report':
     "Run (or resume) every stage through `run_dir` and return the `Report`."
+    from gift_nb.classifier import check_classifier
+    check_classifier(self.classifier, _first_images(data), self.k)   # before anything is written
     run = _open_run(run_dir, seed)
     try:
         data_st = self._stage_data(run, data, verify_on)
-        self._check_classifier(data_st)
         cfs = self._stage_counterfactuals(run, data_st)
         caps = self._stage_captions(run, cfs)
         hyps = self._stage_hypotheses(run, caps, extra_hypotheses)

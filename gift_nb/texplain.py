@@ -344,24 +344,21 @@ def _features_of(classifier, features_fn):
         if not callable(features_fn): raise TypeError(f"features_fn must be callable (images -> [N,C,h,w]), got {type(features_fn).__name__}")
         return features_fn
     if getattr(classifier, '_features', None) is None:
-        raise ValueError(f"TExplain cannot find the feature layer of {type(classifier.model).__name__}: pass "
+        raise ValueError(f"TExplain cannot find the feature layer of {classifier.form}: pass "
                          "features_fn=(images in [0,1] -> [N,C,h,w]) to TExplain, or wrap the model with "
                          "as_classifier(model, split=(features_fn, head_fn))")
     return classifier.features
 
 class TExplain:
     "TExplain on a classifier: a trainable linear translator from its pooled features into a frozen LM."
-    def __init__(self, classifier, # a `Classifier` (or a torch module, wrapped by `as_classifier`)
+    def __init__(self, classifier, # anything `as_classifier` takes, with a features/head cut (see `find_split`)
                  lm:FrozenLM=None, # the frozen LM (default: the shipped world LM, `load_lm()`)
                  translator:Translator=None, # a trained translator (default: the one shipped for this classifier, else untrained)
                  features_fn=None, # images in [0,1] -> features `[N,C,h,w]`, when the classifier's cannot be found
                  batch_size:int=256, # images per feature pass / sentences per sampling pass
                  device=None, # torch device (default: the classifier's)
                  show_progress=None): # tqdm bars (off in tests)
-        if not isinstance(classifier, Classifier):
-            if not callable(classifier): raise TypeError(f"classifier must be a Classifier or a torch module, got {type(classifier).__name__}")
-            classifier = as_classifier(classifier)
-        self.classifier = classifier
+        self.classifier = classifier = as_classifier(classifier)
         self._feat = _features_of(classifier, features_fn)
         self.lm = lm if lm is not None else load_lm(device=device)
         self.device = self.lm.device

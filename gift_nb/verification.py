@@ -200,26 +200,9 @@ class WorldIntervener(Intervener):
         return InterventionResult(images, ok_t, reasons, same_t, rule.to_json(), info)
 
 # %% ../nbs/07_verification.ipynb #2e18dc23
-def _as_probs_fn(classifier):
-    "A callable images -> probabilities; bare torch modules are wrapped with `as_classifier`."
-    if isinstance(classifier, torch.nn.Module):
-        from gift_nb.classifier import as_classifier
-        return as_classifier(classifier)
-    if not callable(classifier): raise TypeError(f"classifier must map images to probabilities, got {type(classifier).__name__}")
-    return classifier
-
-def _classify(fn, images, batch_size) -> np.ndarray:
-    "Probabilities [N, C] (float64) of `images`, in batches; checks that rows are probabilities."
-    out = []
-    for i in range(0, len(images), batch_size):
-        p = fn(images[i:i + batch_size])
-        p = np.asarray(p.detach().float().cpu() if isinstance(p, torch.Tensor) else p, dtype=np.float64)
-        if p.ndim != 2 or len(p) != len(images[i:i + batch_size]):
-            raise ValueError(f"the classifier returned shape {p.shape} for {len(images[i:i + batch_size])} images; expected [N, C]")
-        if (p < -1e-6).any() or (np.abs(p.sum(1) - 1) > 1e-3).any():
-            raise ValueError("the classifier must return probabilities (rows summing to 1); wrap a model that returns "
-                             "logits with gift_nb.classifier.as_classifier(model)")
-        out.append(p)
+def _classify(clf, images, batch_size) -> np.ndarray:
+    "Probabilities [N, C] (float64) of `images` by a `Classifier` (which checks its outputs), in batches."
+    out = [clf(images[i:i + batch_size]).double().numpy() for i in range(0, len(images), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 2))
 
 def _check_result(r, n, what):
@@ -301,7 +284,7 @@ def _verify_one(h, fn, intervener, B, P, seed, threshold, n_boot, batch_size, ch
 
 # %% ../nbs/07_verification.ipynb #5c31ccd2
 def verify(hypotheses, # `Hypothesis` records, texts or world rules (an empty list gives [])
-           classifier, # a `Classifier` or any callable: images [N,3,H,W] in [0,1] -> probabilities [N,C]
+           classifier, # anything `as_classifier` takes: a `Classifier`, a torch/transformers model or a function -> logits
            intervener=None, # an intervener (default: `WorldIntervener()`, which needs base scenes)
            base=None, # base images/scenes, disjoint from those stages 1–3 saw (see `as_base`)
            n:int|None=None, # base items to use (default: all); more than the base holds is an error
@@ -323,9 +306,12 @@ def verify(hypotheses, # `Hypothesis` records, texts or world rules (an empty li
     if not 0 < threshold <= 1: raise ValueError(f"threshold must be in (0, 1], got {threshold}")
     intervener = WorldIntervener() if intervener is None else intervener
     if not callable(intervener): raise TypeError(f"intervener must be callable (base, hypothesis, present, seed), got {type(intervener).__name__}")
-    fn, B = _as_probs_fn(classifier), _select(as_base(base), n, seed)
+    from gift_nb.classifier import check_classifier
+    B = _select(as_base(base), n, seed)
     if exclude is not None: _check_fresh(B, exclude)
-    P = _classify(fn, B.get_images(), batch_size)
+    images = B.get_images()
+    fn = check_classifier(classifier, images)
+    P = _classify(fn, images, batch_size)
     bad = sorted({h.k for h in hyps if not 0 <= h.k < P.shape[1]})
     if bad: raise ValueError(f"hypotheses about class(es) {bad}, but the classifier has {P.shape[1]} classes (0..{P.shape[1] - 1})")
     out = [_verify_one(h, fn, intervener, B, P, seed, threshold, n_boot, batch_size, chunk)

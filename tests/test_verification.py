@@ -8,11 +8,12 @@ from gift_nb.verification import *
 from gift_nb.world import Task, at_least, concept, exists, make_dataset, make_scenes, parse_rule
 
 
-def red_pixels(images):
+def red_pixel_probs(images):
     "Ideal detector of 'there is a red object' on rendered scenes: any strongly red pixel."
     score = (images[:, 0] - images[:, 1:].amax(1) > 0.3).float().mean((1, 2))
     p1 = torch.sigmoid((score - 0.001) * 1e4)
     return torch.stack([1 - p1, p1], 1)
+red_pixels = as_classifier(red_pixel_probs, output='probs')
 
 
 @pytest.fixture(scope='module')
@@ -85,7 +86,9 @@ def test_verify_bad_input(scenes):
     assert verify([], red_pixels, base=scenes) == []
     with pytest.raises(ValueError, match='only 300 items'): verify(['there is a cube'], red_pixels, base=scenes, n=301)
     with pytest.raises(ValueError, match='needs base images'): verify(['there is a cube'], red_pixels)
-    with pytest.raises(ValueError, match='probabilities'): verify(['there is a cube'], lambda x: torch.randn(len(x), 2), base=scenes[:4])
+    with pytest.raises(ValueError, match='not probabilities'):
+        verify(['there is a cube'], as_classifier(lambda x: torch.randn(len(x), 2), output='probs'), base=scenes[:4])
+    with pytest.raises(ValueError, match=r"as_classifier\(fn, output='probs'\)"): verify(['there is a cube'], red_pixel_probs, base=scenes[:4])
     with pytest.raises(ValueError, match='classes'): verify([Hypothesis(k=3, text='there is a cube')], red_pixels, base=scenes[:4])
     with pytest.raises(ValueError, match='threshold'): verify(['there is a cube'], red_pixels, base=scenes[:4], threshold=0)
     with pytest.raises(ValueError, match='positive int'): verify(['there is a cube'], red_pixels, base=scenes[:4], n=0)
@@ -119,7 +122,7 @@ def test_agrees_with_oracle_on_other_scenes(scenes):
     "verify and oracle_effects share estimators; on disjoint scenes of one distribution their estimates agree."
     rules = [exists(concept(color='red')), exists(concept(color='red', material='metal')), exists(concept(material='metal')),
              exists(concept(shape='cube'))]
-    clf = as_classifier(red_pixels, output='probs')   # one classifier object for both
+    clf = red_pixels   # one classifier object for both
     tab = oracle_effects(clf, rules, make_scenes('red_metal', 600, seed=99, split='test')[0], n_boot=300)
     res = verify(rules, clf, base=scenes, n_boot=300)
     cmp = compare_with_oracle(res, tab)
