@@ -570,7 +570,7 @@ SHIPPED = {
     'yellow': dict(n_train=16000, epochs=6),
     'green_sphere': dict(n_train=24000, epochs=8),
     'small_metal_sphere': dict(n_train=24000, epochs=8),
-    'sphere_and_cylinder': dict(n_train=24000, epochs=8),
+    'red_and_blue': dict(n_train=24000, epochs=8),
     'three_spheres': dict(n_train=24000, epochs=8),
     'no_gray': dict(n_train=16000, epochs=6),
     'red_shortcut': dict(n_train=24000, epochs=8),

@@ -436,7 +436,7 @@ class CaptionAggregator:
                  n_refine:int=6, # best concepts of each size refined
                  refine_gain:float=0.05, # score a refinement must add over every simpler concept it refines
                  n_combine:int=6, # best concepts combined pairwise with | and &
-                 counts:tuple=(2,), # n of the at_least(n, c) proposals
+                 counts:tuple=(2, 3), # n of the at_least(n, c) proposals
                  n_counts:int=3, # best concepts that get count proposals
                  min_score:float=0.05, # smallest score a proposal may have
                  min_support:int=2, # smallest number of supporting captions

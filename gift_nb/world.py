@@ -841,7 +841,7 @@ TASKS = {
     'yellow': Task('yellow', exists(_C(color='yellow'))),
     'green_sphere': Task('green_sphere', exists(_C(color='green', shape='sphere'))),
     'small_metal_sphere': Task('small_metal_sphere', exists(_C(size='small', material='metal', shape='sphere'))),
-    'sphere_and_cylinder': Task('sphere_and_cylinder', exists(_C(shape='sphere')) & exists(_C(shape='cylinder'))),
+    'red_and_blue': Task('red_and_blue', exists(_C(color='red')) & exists(_C(color='blue'))),
     'three_spheres': Task('three_spheres', at_least(3, _C(shape='sphere'))),
     'no_gray': Task('no_gray', ~exists(_C(color='gray'))),
     'red_shortcut': Task('red_shortcut', exists(_C(size='small', material='rubber', shape='cylinder')),
