@@ -16,7 +16,7 @@ import torch
 
 # %% ../nbs/08_pipeline.ipynb #d3acfa19
 from .core import (Caption, Counterfactual, Hypothesis, RunDir, Verification, _logger, _plain, _same, image_hash,
-                          item_seed, load_png, progress)
+                          glossary_id, item_seed, load_png, progress, render_glossary)
 from .world import Scene, equivalent, make_scenes, rule_from_json
 
 # %% ../nbs/08_pipeline.ipynb #c5ba8a1b
@@ -586,7 +586,8 @@ td.l,th.l{text-align:left}tr.s-accepted td{background:#eaf7ea}tr.s-rejected td{c
 .verdict{background:#f3f7ff;border:1px solid #c9d8f5;border-radius:6px;padding:10px 14px}
 .ex{display:inline-block;margin:6px;text-align:center;font-size:.8em;width:230px;vertical-align:top}
 .ex img{width:96px;height:96px;image-rendering:pixelated;border:1px solid #ccc}.small{color:#666;font-size:.85em}
-.curves img{max-width:100%}"""
+.curves img{max-width:100%}dl.glossary dt{font-weight:600;margin-top:8px}dl.glossary dd{margin:2px 0 0 18px}
+th a{color:inherit}"""
 
 def _e(x) -> str: return html.escape(str(x), quote=True)
 def _f(v, d=3) -> str: return '—' if v is None or v != v else f"{v:.{d}f}"
@@ -599,6 +600,10 @@ def _fig_uri(fig) -> str:
 def _agree(o) -> str:
     yn = lambda b: '—' if b is None else 'yes' if b else '<b>no</b>'
     return f"P̂NS {yn(o.get('pns_agrees'))}, CaCE {yn(o.get('cace_agrees'))}"
+
+def _term(text, term=None) -> str:
+    "`text` linked to the definition of `term` (default: `text` itself) in the report's Definitions."
+    return f"<a href='#{glossary_id(term or text)}'>{_e(text)}</a>"
 
 def _badge(status) -> str: return f"<span class='badge {_e(status)}'>{_e(status)}</span>"
 
@@ -617,9 +622,11 @@ def _table_html(self:Report, pairs) -> str:
                     f"<td><b>{_f(v.pns)}</b> <span class='small'>{_ci(v.pns_ci)}</span></td>"
                     f"<td>{_f(v.ps)} <span class='small'>(n={v.ps_n})</span></td><td>{_f(v.pn)} <span class='small'>(n={v.pn_n})</span></td>"
                     f"<td>{_badge(v.status)}</td>{orc}</tr>")
-    oh = "<th>oracle P̂NS [95% CI]</th><th>oracle CaCE</th><th>agrees</th>" if self.oracle else ''
-    return (f"<table><tr><th>#</th><th class='l'>class {self.meta.get('k', 1)} = presence of …</th><th>n</th><th>CaCE [95% CI]</th>"
-            f"<th>P̂NS [95% CI]</th><th>P̂S</th><th>P̂N</th><th>status</th>{oh}</tr>{''.join(rows)}</table>")
+    oh = (f"<th>{_term('oracle')} P̂NS [95% CI]</th><th>oracle CaCE</th><th>{_term('agrees', 'agrees with the oracle')}</th>"
+          if self.oracle else '')
+    return (f"<table><tr><th>#</th><th class='l'>class {self.meta.get('k', 1)} = presence of …</th><th>n</th><th>{_term('CaCE')} [95% CI]</th>"
+            f"<th>{_term('P̂NS')} [95% CI]</th><th>{_term('P̂S')}</th><th>{_term('P̂N')}</th>"
+            f"<th>{_term('status', 'accepted / rejected / inconclusive')}</th>{oh}</tr>{''.join(rows)}</table>")
 
 @patch_method
 def _curves_html(self:Report, n:int=3) -> str:
@@ -690,13 +697,15 @@ def to_html(self:Report, path:str|Path|None=None, # also write the page to this 
     comp = ''.join(f"<tr><td class='l'>{_e(s)}</td><td class='l'>{_e(c.get('component', '?'))}</td></tr>" for s, c in m.get('components', {}).items())
     body = (f"<h1>{_e(title)}</h1>{task}<p class='small'>{m.get('n_explain')} images explained (stages 1–3), "
             f"{m.get('n_verify')} other base images for verification ({_e(m.get('verify_on'))}); seed {m.get('seed')}; "
-            f"acceptance: Wilson lower bound of P̂NS ≥ {m.get('threshold')}.</p><div class='verdict'>{verdict}</div>"
+            f"acceptance: Wilson lower bound of P̂NS ≥ {m.get('threshold')}; terms are "
+            f"defined under <a href='#definitions'>Definitions</a>, at the end.</p><div class='verdict'>{verdict}</div>"
             f"<h2>Hypotheses, verified</h2>{groups or '<p>No hypotheses.</p>'}{orc}"
             f"<h2>Verification curves</h2>{self._curves_html()}"
             f"<h2>Example counterfactuals and their captions</h2><p class='small'>Each pair: the original x and the "
             f"counterfactual x' (8-bit, as stored), the flip and the classifier's p(class {m.get('k', 1)}), the caption of stage 2.</p>{self._examples_html()}"
             f"<h2>Flip and caption statistics</h2>{self._stats_html()}"
-            f"<h2>Stage timings</h2>{self._timings_html()}<h2>Components</h2><table>{comp}</table>")
+            f"<h2>Stage timings</h2>{self._timings_html()}<h2>Components</h2><table>{comp}</table>"
+            f"<h2 id='definitions'>Definitions</h2>{render_glossary('html')}")
     page = f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
     if path is not None:
         from gift_nb.core import _atomic_write
