@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/05_captioning.ipynb #1f395553
-from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, file_sha256, read_model_card
+from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, file_sha256, load_weights
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 
 # %% ../nbs/05_captioning.ipynb #d390d05b
@@ -436,11 +436,10 @@ def save_change_reader(reader:ChangeReader, # a trained reader (with `.train_inf
 def load_change_reader(weights_dir=None, # folder (default: the package's `weights/`)
                        device=None, # torch device (default: cpu)
                       ) -> ChangeReader:
-    "The shipped change reader (no training); raises `FileNotFoundError` with the fix when the weights are missing."
-    from safetensors.torch import load_file
-    card, w = read_model_card(_weights_dir(weights_dir) / 'captioner.card.json', 'python tools/make_weights.py captioner')
+    "The shipped change reader (no training); raises `FileNotFoundError` (missing) or `WeightsMismatch` (sha256) with the fix."
+    card, sd = load_weights(_weights_dir(weights_dir) / 'captioner.card.json', 'captioner')
     r = ChangeReader(**card['config'])
-    r.load_state_dict(load_file(str(w)))
+    r.load_state_dict(sd)
     r.card = card
     return r.to(device or 'cpu').eval()
 

@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/02_classifier.ipynb #c4f0c700
-from .core import default_device, file_sha256, patch_method, progress, read_model_card, seed_everything
+from .core import default_device, file_sha256, load_weights, patch_method, progress, seed_everything
 
 # %% ../nbs/02_classifier.ipynb #0737cc3a
 def check_images(images, # float tensor or array `[N, 3, H, W]` with values in [0, 1]
@@ -548,15 +548,14 @@ def load_classifier(name:str, # a shipped classifier ('red_metal', 'cube_or_cyan
                     weights_dir=None, # folder (default: the package's `weights/`)
                     device=None, # torch device (default: `default_device()`)
                     **kwargs) -> Classifier: # further `Classifier` options (batch_size, ...)
-    "Load a shipped classifier (no training); the result carries `.task` and `.card`."
-    from safetensors.torch import load_file
+    "Load a shipped classifier (no training, weights checked against the card's sha256); the result carries `.task` and `.card`."
     p = Path(name) if str(name).endswith('.json') else (Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR) / f"{name}.json"
     if not p.exists():
         raise FileNotFoundError(f"no classifier {name!r} in {p.parent}: shipped ones are {list_classifiers(weights_dir)} "
                                 "(rebuild them with `make weights`)")
-    card, w = read_model_card(p, 'make weights')
+    card, sd = load_weights(p, f"classifier:{p.stem}")
     model = TinyCNN(**card['config'])
-    model.load_state_dict(load_file(str(w)))
+    model.load_state_dict(sd)
     task = Task.from_json(card['task']) if card.get('task') else None
     return Classifier(model, class_names=card['class_names'], device=default_device(device), task=task, card=card, **kwargs)
 

@@ -7,8 +7,8 @@ __all__ = ['RECORD_VERSION', 'VERIFICATION_STATUSES', 'GLOSSARY_NOTATION', 'GLOS
            'patch_method', 'default_device', 'item_seed', 'item_rng', 'item_generator', 'seed_everything',
            'set_progress', 'progress_enabled', 'progress', 'Record', 'record_from_dict', 'Counterfactual', 'Caption',
            'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8', 'quantize', 'save_png',
-           'load_png', 'image_hash', 'file_sha256', 'read_model_card', 'read_jsonl', 'config_hash', 'RunDir', 'Stage',
-           'CacheMiss', 'ModelCache']
+           'load_png', 'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint', 'read_model_card',
+           'load_weights', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss', 'ModelCache']
 
 # %% ../nbs/00_core.ipynb #6de06320
 import hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
@@ -521,18 +521,43 @@ def file_sha256(path:str|Path, # any file
     "Hex SHA-256 of a file's bytes."
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
-def read_model_card(path:str|Path, # the model card, e.g. `weights/autoencoder.card.json`
-                    rebuild:str, # the command that rebuilds the model, quoted in errors
-                   ) -> tuple[dict, Path]:
-    "Read a shipped model's card; return `(card, weights path)` after checking the weights' SHA-256 against it."
+class WeightsMismatch(ValueError):
+    "Weights whose SHA-256 differs from their model card's: corrupted or out of date."
+
+def rebuild_hint(step:str|None=None, # the `tools/make_weights.py` step that builds the model, e.g. 'classifier:red_metal'
+                ) -> str:
+    "How to rebuild shipped weights, as quoted in errors."
+    return "rebuild it with `make weights`" + (f", or only this step with `python tools/make_weights.py --no-deps {step}`" if step else "")
+
+def _checked_weights(path, step):
+    "`(card, weights path, weights bytes)` after checking the bytes' SHA-256 against the card."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"no model card {path.name} in {path.parent}: rebuild it with `{rebuild}`")
+    if not path.exists(): raise FileNotFoundError(f"no model card {path.name} in {path.parent}: {rebuild_hint(step)}")
     card = json.loads(path.read_text())
     w = path.parent / card['weights']
-    if not w.exists(): raise FileNotFoundError(f"{w} (named by {path}) is missing: rebuild it with `{rebuild}`")
-    if file_sha256(w) != card['sha256']:
-        raise ValueError(f"{w} does not match the sha256 of its model card {path}: rebuild it with `{rebuild}`")
+    if not w.exists(): raise FileNotFoundError(f"{w} (named by {path}) is missing: {rebuild_hint(step)}")
+    data = w.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != card['sha256']:
+        raise WeightsMismatch(f"{w} is corrupted or out of date: its sha256 does not match the model card {path}\n"
+                              f"  expected (card): {card['sha256']}\n  actual   (file): {actual}\n"
+                              f"Fix: {rebuild_hint(step)}")
+    return card, w, data
+
+def read_model_card(path:str|Path, # the model card, e.g. `weights/autoencoder.card.json`
+                    step:str|None=None, # the `tools/make_weights.py` step that rebuilds the model, quoted in errors
+                   ) -> tuple[dict, Path]:
+    "Read a shipped model's card; return `(card, weights path)` after checking the weights' SHA-256 against it."
+    card, w, _ = _checked_weights(path, step)
     return card, w
+
+def load_weights(path:str|Path, # the model card, e.g. `weights/autoencoder.card.json`
+                 step:str|None=None, # the `tools/make_weights.py` step that rebuilds the model, quoted in errors
+                ) -> tuple[dict, dict]:
+    "The one checked path to shipped weights: `(card, state dict)`, loaded from the very bytes whose SHA-256 matched the card."
+    from safetensors.torch import load as load_safetensors
+    card, w, data = _checked_weights(path, step)
+    return card, load_safetensors(data)
 
 # %% ../nbs/00_core.ipynb #1f354406
 def _append_jsonl(path:Path, obj:dict):

@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/04_counterfactuals.ipynb #42661c27
-from .core import Counterfactual, default_device, patch_method, progress, quantize, item_generator, file_sha256, read_model_card
+from .core import Counterfactual, default_device, patch_method, progress, quantize, item_generator, file_sha256, load_weights
 from .classifier import as_classifier
 
 # %% ../nbs/04_counterfactuals.ipynb #55573f27
@@ -177,11 +177,10 @@ def save_autoencoder(ae:WorldAutoencoder, # a trained autoencoder (with `.train_
 def load_autoencoder(weights_dir=None, # folder (default: the package's `weights/`)
                      device=None, # torch device (default: cpu)
                     ) -> WorldAutoencoder:
-    "The shipped autoencoder (no training); raises `FileNotFoundError` with the fix when the weights are missing."
-    from safetensors.torch import load_file
-    card, w = read_model_card(_weights_dir(weights_dir) / 'autoencoder.card.json', 'python tools/make_weights.py autoencoder')
+    "The shipped autoencoder (no training); raises `FileNotFoundError` (missing) or `WeightsMismatch` (sha256) with the fix."
+    card, sd = load_weights(_weights_dir(weights_dir) / 'autoencoder.card.json', 'autoencoder')
     ae = WorldAutoencoder(**card['config'])
-    ae.load_state_dict(load_file(str(w)))
+    ae.load_state_dict(sd)
     ae.card = card
     return ae.to(device or 'cpu').eval()
 

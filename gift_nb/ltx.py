@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/11_ltx.ipynb #6011e490
-from .core import default_device, file_sha256, patch_method, progress, read_model_card, seed_everything
+from .core import default_device, file_sha256, load_weights, patch_method, progress, seed_everything
 from .classifier import Classifier, WEIGHTS_DIR, as_classifier, check_images, load_classifier
 from .saliency_metrics import FINE_FRACTIONS, FRACTIONS, composite, pos_auc, reference_images
 
@@ -289,16 +289,15 @@ def load_ltx(name:str='red_metal', # a shipped explainer (named after its classi
              classifier=None, # the classifier it explains (default: the shipped classifier named in the card)
              weights_dir=None, # folder (default: the package's `weights/`)
              **kwargs) -> LTX: # overrides of the stored settings (steps, reference, batch_size, device, show_progress, ...)
-    "Load a pretrained LTX explainer (no training): the stored settings, the shipped classifier, the explainer's weights."
-    from safetensors.torch import load_file
+    "Load a pretrained LTX explainer (no training): the stored settings, the shipped classifier, the explainer's weights (checked against the card's sha256)."
     p = Path(name) if str(name).endswith('.json') else (Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR) / f"{name}.ltx.json"
     if not p.exists():
         have = sorted(q.name[:-len('.ltx.json')] for q in p.parent.glob('*.ltx.json'))
         raise FileNotFoundError(f"no LTX explainer {name!r} in {p.parent}: shipped ones are {have} (rebuild with `make weights`)")
-    card, w = read_model_card(p, 'make weights')
+    card, sd = load_weights(p, f"ltx:{p.name[:-len('.ltx.json')]}")
     clf = as_classifier(classifier) if classifier is not None else load_classifier(card['classifier'], weights_dir=weights_dir)
     net = _explainer_from_config(card, clf)
-    net.load_state_dict(load_file(str(w)))
+    net.load_state_dict(sd)
     ltx = LTX(clf, net.eval(), **{'reference': card['reference'], **card['settings'], **kwargs})
     ltx.history, ltx.card = card.get('history', []), card
     return ltx

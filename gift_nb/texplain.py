@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/12_texplain.ipynb #5a485bd5
-from .core import file_sha256, progress, read_model_card, seed_everything
+from .core import file_sha256, load_weights, progress, rebuild_hint, seed_everything
 from .classifier import WEIGHTS_DIR, Classifier, as_classifier, check_images
 from .world import COLORS, MATERIALS, SHAPES, SIZES, get_task, make_dataset, render, sample_scene
 
@@ -290,11 +290,12 @@ def _save(tensors, card, name, weights_dir):
     return d / f"{name}.json", card
 
 def _load(name, weights_dir, what):
-    from safetensors.torch import load_file
+    "`(state dict, card)` of `NAME.json`, the weights checked against the card's sha256 (step `texplain:X` for `texplain_X`)."
     p = (Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR) / f"{name}.json"
-    if not p.exists(): raise FileNotFoundError(f"no {what} {name!r} in {p.parent}: rebuild it with `make weights`")
-    card, w = read_model_card(p, 'make weights')
-    return load_file(str(w)), card
+    step = 'texplain:' + name[len('texplain_'):] if name.startswith('texplain_') else None
+    if not p.exists(): raise FileNotFoundError(f"no {what} {name!r} in {p.parent}: {rebuild_hint(step)}")
+    card, sd = load_weights(p, step)
+    return sd, card
 
 def save_lm(lm:FrozenLM, # a pretrained world LM (GPT-2 over `VOCAB`)
             name:str='texplain_lm', # file stem
