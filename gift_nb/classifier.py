@@ -573,7 +573,7 @@ SHIPPED = {
     'three_spheres': dict(n_train=24000, epochs=8),
     'no_gray': dict(n_train=16000, epochs=6),
     'red_shortcut': dict(n_train=24000, epochs=8),
-    'cube_count': dict(n_train=24000, epochs=8),
+    'blue_red_none': dict(n_train=24000, epochs=6),
 }
 
 def train_shipped(name:str, # one of `SHIPPED`

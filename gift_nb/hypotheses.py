@@ -434,7 +434,7 @@ class CaptionAggregator:
                  max_attrs:int=2, # attributes in one concept (1 to 4)
                  refine_attrs:int=3, # attributes reached by refining the best concepts one attribute at a time (<= max_attrs: no refinement)
                  n_refine:int=6, # best concepts of each size refined
-                 refine_gain:float=0.05, # score a refinement must add over every simpler concept it refines
+                 refine_tol:float=0.05, # a refinement is kept when its score is at least every simpler concept's minus this
                  n_combine:int=6, # best concepts combined pairwise with | and &
                  counts:tuple=(2, 3), # n of the at_least(n, c) proposals
                  n_counts:int=3, # best concepts that get count proposals
@@ -451,7 +451,7 @@ class CaptionAggregator:
         if max_per_class < 1: raise ValueError(f"max_per_class must be >= 1, got {max_per_class}")
         if max_combined < 0: raise ValueError(f"max_combined must be >= 0, got {max_combined}")
         self.max_combined = int(max_combined)
-        self.refine_attrs, self.n_refine, self.refine_gain = int(refine_attrs), int(n_refine), float(refine_gain)
+        self.refine_attrs, self.n_refine, self.refine_tol = int(refine_attrs), int(n_refine), float(refine_tol)
         self.max_per_class, self.max_attrs, self.n_combine, self.counts, self.n_counts = max_per_class, max_attrs, n_combine, tuple(counts), n_counts
         self.min_score, self.min_support, self.min_gain = min_score, min_support, min_gain
         self.embedder, self.cluster_threshold, self.max_ids, self.show_progress = embedder, cluster_threshold, max_ids, show_progress
@@ -460,7 +460,7 @@ class CaptionAggregator:
     def config(self) -> dict:
         "The settings that change the output (for a run directory's stage config)."
         return dict(proposer=self.name, max_per_class=self.max_per_class, max_combined=self.max_combined, max_attrs=self.max_attrs,
-                    refine_attrs=self.refine_attrs, n_refine=self.n_refine, refine_gain=self.refine_gain, n_combine=self.n_combine,
+                    refine_attrs=self.refine_attrs, n_refine=self.n_refine, refine_tol=self.refine_tol, n_combine=self.n_combine,
                     counts=list(self.counts), n_counts=self.n_counts, min_score=self.min_score, min_support=self.min_support,
                     min_gain=self.min_gain, cluster_threshold=self.cluster_threshold,
                     embedder=getattr(self.embedder, 'name', None if self.embedder is None else type(self.embedder).__name__))
@@ -540,7 +540,7 @@ def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of,
 
 @patch_method
 def _refinement_candidates(self:CaptionAggregator, good, clauses, cand, ok, score_of) -> list:
-    "Refinements of the best concepts, one attribute at a time, kept when they beat every simpler concept by `refine_gain`."
+    "Refinements of the best concepts, one attribute at a time, kept when they score within `refine_tol` of every simpler concept, or above."
     level = [c for c in good if len(c.rule.concept.attrs) == self.max_attrs][:self.n_refine]
     out, seen = [], set()
     for _ in range(self.max_attrs + 1, self.refine_attrs + 1):
@@ -550,7 +550,7 @@ def _refinement_candidates(self:CaptionAggregator, good, clauses, cand, ok, scor
                 if r in seen: continue
                 seen.add(r)
                 c = cand(exists(r), 'refinement')
-                if ok(c) and c.score >= max(score_of(q) for q in _sub_concepts(r)) + self.refine_gain: kept.append(c)
+                if ok(c) and c.score >= max(score_of(q) for q in _sub_concepts(r)) - self.refine_tol: kept.append(c)
         kept.sort(key=_Cand.key)
         out, level = out + kept, kept[:self.n_refine]
     return out

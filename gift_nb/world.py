@@ -846,7 +846,7 @@ TASKS = {
     'no_gray': Task('no_gray', ~exists(_C(color='gray'))),
     'red_shortcut': Task('red_shortcut', exists(_C(size='small', material='rubber', shape='cylinder')),
                          Bias(exists(_C(color='red')), 1.0, 0.0)),
-    'cube_count': Task('cube_count', exists(_C(shape='cube')) & ~at_least(2, _C(shape='cube')), more=(at_least(2, _C(shape='cube')),)),
+    'blue_red_none': Task('blue_red_none', exists(_C(color='red')) & ~exists(_C(color='blue')), more=(exists(_C(color='blue')),)),
 }
 del _C
 

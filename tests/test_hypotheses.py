@@ -218,8 +218,8 @@ def test_refinements_leave_shipped_hypotheses_unchanged(shipped_captions):
         assert hs == CaptionAggregator(refine_attrs=2, show_progress=False)(caps), name
 
 def test_refine_settings():
-    agg = CaptionAggregator(refine_attrs=4, n_refine=3, refine_gain=0.1)
-    assert {k: agg.config()[k] for k in ('refine_attrs', 'n_refine', 'refine_gain')} == dict(refine_attrs=4, n_refine=3, refine_gain=0.1)
+    agg = CaptionAggregator(refine_attrs=4, n_refine=3, refine_tol=0.1)
+    assert {k: agg.config()[k] for k in ('refine_attrs', 'n_refine', 'refine_tol')} == dict(refine_attrs=4, n_refine=3, refine_tol=0.1)
     with pytest.raises(ValueError, match='refine_attrs'): CaptionAggregator(refine_attrs=5)
 
 def test_clause_table_effects_match_local_effect(shipped_captions):

@@ -53,7 +53,7 @@ for _t in SHIPPED_TASKS: step(f'oracle:{_t}', needs=(f'classifier:{_t}',))(_orac
 # ---- the benchmark suite (notebook 20): one classifier per rule shape; every classifier of the suite (the four above
 # too) gets an oracle profile: every 1-3-attribute concept and its absence, the task's rules and their combinations
 SUITE_TASKS = ('yellow', 'green_sphere', 'small_metal_sphere', 'red_and_blue', 'three_spheres', 'no_gray',
-               'red_shortcut', 'cube_count')
+               'red_shortcut', 'blue_red_none')
 for _t in SUITE_TASKS: step(f'classifier:{_t}')(_classifier_step(_t))
 
 def _profile_step(name):
