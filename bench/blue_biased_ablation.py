@@ -11,10 +11,8 @@ Training takes about 2 CPU-minutes on an idle core (much longer on a busy machin
 
     python bench/blue_biased_ablation.py --p-neg 0.1 --color-shuffle 0.5
     python bench/blue_biased_ablation.py --shipped"""
-import argparse, json, os, sys, time
-from pathlib import Path
+import argparse, json, os, time
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def row(r):
     return {'hypothesis': r.hypothesis, 'n': r.n, 'cace': round(r.cace, 4), 'cace_ci': [round(v, 4) for v in r.cace_ci],
@@ -29,8 +27,9 @@ def main(argv=None):
     ap.add_argument('--shipped', action='store_true', help='measure the shipped classifier (no training)')
     ap.add_argument('--card', default=None, help='measure this saved classifier (model card .json; no training)')
     ap.add_argument('--scenes', type=int, default=2000)
-    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 1)')
     a = ap.parse_args(argv)
+    a.threads = a.threads or int(os.environ.get('OMP_NUM_THREADS') or 1)
     import torch
     torch.set_num_threads(a.threads)
     from gift_nb.classifier import load_classifier, train_shipped
@@ -49,7 +48,7 @@ def main(argv=None):
     tab = oracle_effects(clf, [clf.task.rule] + rules, oracle_scenes('blue_biased', a.scenes, seed=11), seed=11)
     out['oracle'] = {'n_scenes': a.scenes, 'task_rule': row(tab.find(clf.task.rule)), 'bias_rule': row(tab.find(b.rule)),
                      'controls': [row(tab.find(r)) for r in rules[1:]]}
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out))
 
 if __name__ == '__main__':
     main()

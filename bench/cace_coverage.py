@@ -13,9 +13,7 @@ cyan object" on red_metal (a moderate effect, where both intervals should behave
     python bench/cace_coverage.py                 # 10 sets, n = 150, 400, 1000
     python bench/cace_coverage.py --sets 3 --sizes 150
 """
-import os
-os.environ.setdefault('OMP_NUM_THREADS', '2')
-import argparse, json, time
+import argparse, json, os, time
 import numpy as np
 import torch
 
@@ -47,12 +45,12 @@ def main(sets=10, sizes=(150, 400, 1000), threads=2, n_boot=1000):
             case['sizes'][str(n)] = {f'cace_agree_{k}' if k != 'pns' else 'pns_agree': f"{c}/{sets}" for k, c in agree.items()}
         out['cases'].append(case)
     out['seconds'] = round(time.perf_counter() - t0, 1)
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out))
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--sets', type=int, default=10, help='fresh base sets per size')
     ap.add_argument('--sizes', type=int, nargs='+', default=[150, 400, 1000], help='base images per set')
-    ap.add_argument('--threads', type=int, default=2, help='torch threads')
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 2)')
     a = ap.parse_args()
-    main(a.sets, a.sizes, a.threads)
+    main(a.sets, a.sizes, a.threads or int(os.environ.get('OMP_NUM_THREADS') or 2))

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Stage-2 benchmark: quality of the shipped change captioner (issue 7 targets). Prints one JSON line per condition.
+"""Stage-2 benchmark: quality of the shipped change captioner (issue 7 targets). Prints one JSON line per condition and,
+last, one JSON object of every condition (without the quoted misses).
 
     python bench/captioning_quality.py                     # 1,000 held-out pairs, autoencoder pairs, stage-1 counterfactuals
     python bench/captioning_quality.py --n 2000 --cf 32    # more pairs, fewer counterfactual images per classifier
@@ -21,9 +22,7 @@ Counterfactual conditions add "no change" controls (a jittered copy of a source 
 counterfactual pairs themselves. Targets: exact >= 0.9, "nothing changed" precision and recall >= 0.9. Exactness: the
 caption names the same edit type, the object's attributes before and its attributes after (captions are parsed back;
 `gift_nb.captioning.same_change`)."""
-import argparse, json, os, sys, time
-from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import argparse, json, os, time
 
 def _round(d):
     if isinstance(d, dict): return {k: _round(v) for k, v in d.items()}
@@ -55,22 +54,28 @@ def main(argv=None):
     ap.add_argument('--classifiers', nargs='*', default=['red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased'])
     ap.add_argument('--no-scene-search', action='store_true', help='skip the scene-search reference')
     ap.add_argument('--examples', type=int, default=8, help='misses quoted per counterfactual condition')
-    ap.add_argument('--threads', type=int, default=2, help='torch threads')
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 2)')
     a = ap.parse_args(argv)
+    a.threads = a.threads or int(os.environ.get('OMP_NUM_THREADS') or 2)
     import numpy as np, torch
     torch.set_num_threads(a.threads)
     from gift_nb.captioning import ChangeCaptioner, world_pairs, caption_quality, same_change
     from gift_nb.counterfactuals import load_autoencoder, reconstruct
     cap, ae = ChangeCaptioner(device='cpu'), load_autoencoder()
     common = dict(bench='captioning_quality', model=cap.model_id, autoencoder=ae.card['sha256'][:12], threads=a.threads)
+    conditions = {}
+    def emit(row):
+        print(json.dumps(row), flush=True)
+        conditions[row['condition']] = {k: v for k, v in row.items() if k not in common and k not in ('condition', 'misses')}
+    def summary():
+        print(json.dumps(dict(**common, n=a.n, seed=a.seed, cf=a.cf, conditions=conditions)))
     t = time.perf_counter(); P = world_pairs(a.n, seed=a.seed); t_pairs = time.perf_counter() - t
     for name, (b, x) in (('rendered', (P['before'], P['after'])),
                          ('autoencoder', (reconstruct(ae, P['before']), reconstruct(ae, P['after'])))):
         t = time.perf_counter(); pred = cap(b, x); dt = time.perf_counter() - t
         q = caption_quality(pred, P['captions'])
-        print(json.dumps(_round(dict(condition=name, **common, **q, seconds=dt, pairs_per_s=len(pred) / dt,
-                                     data_seconds=t_pairs))), flush=True)
-    if not a.cf: return
+        emit(_round(dict(condition=name, **common, **q, seconds=dt, pairs_per_s=len(pred) / dt, data_seconds=t_pairs)))
+    if not a.cf: return summary()
     from gift_nb.classifier import load_classifier
     from gift_nb.world import make_dataset
     from gift_nb.counterfactuals import CounterfactualExplainer, SceneSearchExplainer, project_counterfactual
@@ -101,15 +106,15 @@ def main(argv=None):
     for c in conds:
         A = acc[c]
         if not A['refs']:
-            print(json.dumps(dict(condition=c, **common, n=0, counts=counts)), flush=True); continue
+            emit(dict(condition=c, **common, n=0, counts=counts)); continue
         b, x = torch.cat(A['before']), torch.cat(A['after'])
         q, pred, misses = _with_controls(cap, b, x, A['refs'], np.random.default_rng([a.cf_seed, 5]))
         per, s = {}, 0
         for cname, k in A['per'].items():
             per[cname] = dict(n=k, exact=sum(same_change(p, r) for p, r in zip(pred[s:s + k], A['refs'][s:s + k])) / k); s += k
-        print(json.dumps(_round(dict(condition=c, **common, cf_images_per_classifier=a.cf, rel_tol=a.rel_tol, **q,
-                                     per_classifier=per, counts=counts, counterfactual_seconds=t_cf,
-                                     misses=misses[:a.examples]))), flush=True)
+        emit(_round(dict(condition=c, **common, cf_images_per_classifier=a.cf, rel_tol=a.rel_tol, **q,
+                         per_classifier=per, counts=counts, counterfactual_seconds=t_cf, misses=misses[:a.examples])))
+    summary()
 
 if __name__ == '__main__':
     main()

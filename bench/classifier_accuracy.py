@@ -7,9 +7,7 @@ Targets (issue 4): >= 0.98 on the unbiased test split (>= 0.97 for the counting 
 
     python bench/classifier_accuracy.py [--n 4000] [--seed 7] [--threads 2]"""
 import argparse, json, os, sys, time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGET = {'two_spheres': 0.97}
 
@@ -17,8 +15,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=4000)
     ap.add_argument('--seed', type=int, default=7)
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 2)')
     a = ap.parse_args(argv)
+    a.threads = a.threads or int(os.environ.get('OMP_NUM_THREADS') or 2)
     import torch
     torch.set_num_threads(a.threads)
     from gift_nb.classifier import evaluate, list_classifiers, load_classifier
@@ -41,7 +40,7 @@ def main(argv=None):
                      'data_seconds': tr.get('data_seconds'), 'train_seconds': tr.get('train_seconds')}
         out['classifiers'][name] = r
     out['all_meet_targets'] = all(r['meets_target'] for r in out['classifiers'].values())
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out))
 
 if __name__ == '__main__':
     main()

@@ -9,17 +9,16 @@ Each figure is the median of `--runs` timed passes over `--n` rendered test imag
 
     python bench/classifier_speed.py [--threads 2] [--n 2048] [--runs 5] [--batch-size 256]"""
 import argparse, json, os, statistics, sys, time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 2)')
     ap.add_argument('--n', type=int, default=2048)
     ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--batch-size', type=int, default=256)
     a = ap.parse_args(argv)
+    a.threads = a.threads or int(os.environ.get('OMP_NUM_THREADS') or 2)
     import torch
     torch.set_num_threads(a.threads)
     from gift_nb.classifier import list_classifiers, load_classifier
@@ -48,7 +47,7 @@ def main(argv=None):
     out['images_per_s_median_min'] = min(v['images_per_s_median'] for v in out['classifiers'].values())
     out['images_per_cpu_s_median_min'] = min(v['images_per_cpu_s_median'] for v in out['classifiers'].values())
     out['load_avg_1min_after'] = os.getloadavg()[0]
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out))
 
 if __name__ == '__main__':
     main()

@@ -14,10 +14,8 @@ Targets: <= 300 s each, <= 600 s for the counting task `two_spheres`; <= 180 s f
 suite (notebook 20).
 
     python bench/classifier_train_time.py [--threads 1] [--images 2000] [--steps 60] [--full red_metal]"""
-import argparse, json, os, sys, time
-from pathlib import Path
+import argparse, json, os, time
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGET = {'two_spheres': 600}
 SUITE_TARGET = 180   # the benchmark suite's own classifiers (tools/make_weights.py SUITE_TASKS)
@@ -84,12 +82,13 @@ def full(name):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 1)')
     ap.add_argument('--images', type=int, default=2000)
     ap.add_argument('--steps', type=int, default=60)
     ap.add_argument('--names', nargs='*', default=None)
     ap.add_argument('--full', default=None, help='train this shipped classifier completely and time it')
     a = ap.parse_args(argv)
+    a.threads = a.threads or int(os.environ.get('OMP_NUM_THREADS') or 1)
     import torch
     torch.set_num_threads(a.threads)
     from gift_nb.classifier import SHIPPED
@@ -97,7 +96,7 @@ def main(argv=None):
     if a.full: out['full'] = {a.full: full(a.full)}
     else: out['classifiers'] = {n: estimate(n, a.images, a.steps) for n in (a.names or SHIPPED)}
     out['load_avg_1min_after'] = os.getloadavg()[0]
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out))
 
 if __name__ == '__main__':
     main()

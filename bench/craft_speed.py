@@ -9,14 +9,12 @@ The figure is the median of `--runs` timed calls after one warm-up call; the NNL
 
     python bench/craft_speed.py [--threads 2] [--n 100] [--n-concepts 10] [--nb-design 32] [--runs 3]"""
 import argparse, json, os, statistics, sys, time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--classifier', default='red_metal')
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 2)')
     ap.add_argument('--n', type=int, default=100)
     ap.add_argument('--n-concepts', type=int, default=10)
     ap.add_argument('--nb-design', type=int, default=32)
@@ -24,6 +22,7 @@ def main(argv=None):
     ap.add_argument('--batch-size', type=int, default=256)
     ap.add_argument('--runs', type=int, default=3)
     a = ap.parse_args(argv)
+    a.threads = a.threads or int(os.environ.get('OMP_NUM_THREADS') or 2)
     import torch
     torch.set_num_threads(a.threads)
     from gift_nb.classifier import load_classifier
@@ -50,7 +49,7 @@ def main(argv=None):
                       'importance_s_runs': [round(v, 3) for v in times], 'evaluations_per_s': round(evals / med),
                       'images_per_s': round(a.n / med, 1), 'of_which_nnls_codes_s': round(nnls_s, 3),
                       'fit_s': round(fit_s, 2), 'fit_crops': len(craft.crops_u),
-                      'cpu_count': os.cpu_count(), 'load_avg_1min': os.getloadavg()[0]}, indent=1))
+                      'cpu_count': os.cpu_count(), 'load_avg_1min': os.getloadavg()[0]}))
 
 if __name__ == '__main__':
     main()

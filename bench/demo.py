@@ -71,13 +71,14 @@ def main(argv=None):
     ap.add_argument('--all', action='store_true', help='all four tasks')
     ap.add_argument('--n', type=int, default=48); ap.add_argument('--n-verify', type=int, default=200)
     ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--threads', type=int, default=os.cpu_count() or 1, help='torch threads of the demo (default: all cores)')
+    ap.add_argument('--threads', type=int, default=None, help='torch threads of the demo (default: $OMP_NUM_THREADS, else all cores)')
     a = ap.parse_args(argv)
+    a.threads = a.threads or int(os.environ.get('OMP_NUM_THREADS') or os.cpu_count() or 1)
     tasks = TASKS if a.all else a.tasks
     res = [one(t, a.n, a.n_verify, a.seed, a.threads) for t in tasks]
     print(json.dumps({'command': 'python bench/demo.py ' + ' '.join(argv if argv is not None else sys.argv[1:]),
                       'cpu_count': os.cpu_count(), 'threads': a.threads, 'n': a.n, 'n_verify': a.n_verify, 'seed': a.seed,
-                      'target_wall_s': 180, 'results': res}, indent=1))
+                      'target_wall_s': 180, 'results': res}))
 
 
 if __name__ == '__main__':

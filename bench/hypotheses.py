@@ -14,7 +14,6 @@ come from another classifier), and with --llm the LLM's parse rate and how many 
 relative to the aggregator's hypotheses."""
 import argparse, json, os, sys, time, warnings
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGETS = {'red_metal': None, 'cube_or_cyan': None, 'two_spheres': None, 'blue_biased': 'there is a blue object'}
 
@@ -29,8 +28,9 @@ def main(argv=None):
     ap.add_argument('--llm', choices=['smollm2'], help='also run the LLM proposer')
     ap.add_argument('--llm-cache', default=str(Path(__file__).resolve().parents[1] / 'nbs' / 'data' / 'smollm2_bench_answers.jsonl'),
                     help='record/replay file of the LLM answers')
-    ap.add_argument('--threads', type=int, default=1, help='torch threads')
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 1)')
     a = ap.parse_args(argv)
+    a.threads = a.threads or int(os.environ.get('OMP_NUM_THREADS') or 1)
     import torch
     torch.set_num_threads(a.threads)
     from gift_nb.core import Caption, ModelCache, read_jsonl, record_from_dict
@@ -86,6 +86,6 @@ def main(argv=None):
                           for i, x in enumerate(names) for y in names[i + 1:]}
         out['control_all_differ'] = all(out['control'].values())
     out['all_targets_in_top5'] = all(d['target_in_top5'] for d in out['classifiers'].values())
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out))
 
 if __name__ == '__main__': main()

@@ -20,11 +20,9 @@ test images), with the shipped LTX fine-tuned at its default K (or with the fine
 
     python bench/ltx_deletion_diagnosis.py
     python bench/ltx_deletion_diagnosis.py --split test --seed 3 --n 100"""
-import argparse, json, os, sys, time
-from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _ltx_options import add_ltx_options, ltx_overrides
+import argparse, json, os, time
+if __package__: from ._ltx_options import add_ltx_options, ltx_overrides   # python -m bench.ltx_deletion_diagnosis (the suite)
+else: from _ltx_options import add_ltx_options, ltx_overrides             # python bench/ltx_deletion_diagnosis.py
 
 def deletion_optimised(clf, x, t, ref, init, fractions, steps:int=300, lr:float=0.05, temperature:float=0.05, seed:int=0):
     """A saliency map `[N,H,W]` optimised on deletion: for every k of `fractions` (as pixel counts) the top k pixels of
@@ -57,10 +55,11 @@ def main(argv=None):
     ap.add_argument('--card', default='red_metal', help='shipped explainer name or path to a .ltx.json card')
     ap.add_argument('--probe-steps', type=int, default=20 if os.environ.get('IN_TEST') else 300,
                     help="Adam steps of the deletion-optimised probes (0: leave them out)")
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 1)')
     add_ltx_options(ap)
     a = ap.parse_args(argv)
     import numpy as np, torch, torch.nn.functional as F
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads or int(os.environ.get('OMP_NUM_THREADS') or 1))
     from gift_nb.ltx import class1_test_set, load_ltx
     from gift_nb.saliency_metrics import (FINE_FRACTIONS, CaptumSaliency, blur, curve_aucs, evidence_objects,
                                           perturbation_curves, reference_images, saliency_order)
@@ -92,7 +91,7 @@ def main(argv=None):
         top = torch.zeros(hw, dtype=torch.bool); top[order[i, :k]] = True
         return sum(bool((objm[i][j].flatten() & top).any()) for j in ev[i])
     out = dict(bench='ltx_deletion_diagnosis', classifier='red_metal', card=str(a.card), overrides=ltx_overrides(a), split=a.split, seed=a.seed,
-               n_images=len(x), steps=ltx.steps, probe_steps=a.probe_steps, object_pixels_median=float(gt.flatten(1).sum(1).float().median()),
+               n_images=len(x), steps=ltx.steps, probe_steps=a.probe_steps, torch_threads=torch.get_num_threads(), object_pixels_median=float(gt.flatten(1).sum(1).float().median()),
                evidence_objects={str(k): int(v) for k, v in enumerate(np.bincount([len(e) for e in ev])) if v},
                multi_object_images=len(multi), top_on_object={}, deletion={}, top20_pixels={}, multi_object_hits={})
     lum, red = lum_img.flatten(1), (x[:, 0] - x[:, 1:].mean(1)).flatten(1)
@@ -116,7 +115,7 @@ def main(argv=None):
                                      prob_after_1pct=round(float(c['remove_prob'][:, 1].mean()), 3),
                                      prob_after_2pct=round(float(c['remove_prob'][:, 2].mean()), 3))
     out['seconds'] = round(time.perf_counter() - t0, 1)
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out))
 
 if __name__ == '__main__':
     main()

@@ -11,10 +11,8 @@ mask IoU against the pixels of the red metal objects; seconds per image. `paired
 baseline on the same images, per metric, with a 95% bootstrap interval over images and a verdict (better / worse / tie). LTX's fine-tuned masks are *selected* by POS-AUC
 (fine grid), so its POS-AUC is optimistic by construction; the other columns are not selected on."""
 import argparse, json, os, platform, sys, time
-from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _ltx_options import add_ltx_options, ltx_overrides
+if __package__: from ._ltx_options import add_ltx_options, ltx_overrides   # python -m bench.ltx_table (the suite)
+else: from _ltx_options import add_ltx_options, ltx_overrides             # python bench/ltx_table.py
 from gift_nb.saliency_metrics import REFERENCES
 
 def main(argv=None):
@@ -28,9 +26,10 @@ def main(argv=None):
     ap.add_argument('--reference', default='background', choices=REFERENCES,
                     help="what removed pixels become: in the metrics, IG's and Occlusion's baselines and LTX's fine-tuning "
                          "(its pretrained weights keep the card's, 'background'); LTX's code uses black")
-    ap.add_argument('--threads', type=int, default=1, help='torch threads')
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 1)')
     ap.add_argument('--table', action='store_true', help='also print a text table to stderr')
     a = ap.parse_args(argv)
+    a.threads = a.threads or int(os.environ.get('OMP_NUM_THREADS') or 1)
     import torch
     torch.set_num_threads(a.threads)
     from gift_nb.ltx import class1_test_set, load_ltx
@@ -53,7 +52,7 @@ def main(argv=None):
                seconds=round(time.perf_counter() - t0, 1),
                rows=[{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if k != 'per_image'} for r in rows],
                paired_vs_baselines=[{**c, 'diff': round(c['diff'], 4), 'ci': [round(v, 4) for v in c['ci']]} for c in paired])
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out))
     if a.table: print(format_table(rows), format_comparison(paired), sep='\n\n', file=sys.stderr)
 
 if __name__ == '__main__':

@@ -7,8 +7,6 @@ blue_biased the gray-cylinder words next to the oracle's measured effect of a gr
     python bench/texplain.py red_metal --n 100 --S 10
 """
 import argparse, json, os, sys, time
-from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import torch
 
@@ -51,8 +49,9 @@ def main(argv=None):
     ap.add_argument('--S', type=int, default=20, help='sentences per image')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--top', type=int, default=10)
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else every core)')
     a = ap.parse_args(argv)
-    torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', os.cpu_count() or 1)))
+    torch.set_num_threads(a.threads or int(os.environ.get('OMP_NUM_THREADS') or os.cpu_count() or 1))
     from gift_nb.texplain import texplain_report
     from gift_nb.world import make_dataset
     from gift_nb.classifier import load_classifier
@@ -71,7 +70,7 @@ def main(argv=None):
         out['results'].append(res)
         print(f"{name} ({split}) done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     out['seconds'] = round(time.perf_counter() - t0, 1)
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out))
 
 if __name__ == '__main__':
     main()

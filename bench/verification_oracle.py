@@ -15,9 +15,7 @@ width, z = (verify - oracle) / sqrt(s_v^2 + s_o^2) with s = half-width / 1.96: f
 intervals z is standard normal (mean 0, sd 1). `expected_disagreements` sums, over those comparisons, the probability
 that such a z exceeds the agreement rule's threshold 1.96 (h_v + h_o) / sqrt(h_v^2 + h_o^2): the number of misses the rule
 makes by chance alone (about 1.4% of comparisons at n = 1,000 against the oracle's 10,000)."""
-import os
-os.environ.setdefault('OMP_NUM_THREADS', '2')
-import argparse, json, math, time
+import argparse, json, math, os, time
 import numpy as np
 import torch
 from gift_nb.classifier import load_classifier
@@ -93,7 +91,7 @@ if __name__ == '__main__':
     ap.add_argument('--n', type=int, default=1000, help='base images per base set')
     ap.add_argument('--seeds', type=int, nargs='+', default=[7], help='scene seeds of the fresh validation base sets')
     ap.add_argument('--oracle-top', type=int, default=10, help="the oracle's best rules added to the hypotheses")
-    ap.add_argument('--threads', type=int, default=2, help='torch threads')
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 2)')
     ap.add_argument('--names', nargs='+', default=list(NAMES), help='shipped classifiers')
     a = ap.parse_args()
-    main(a.n, a.seeds, a.oracle_top, a.threads, a.names)
+    main(a.n, a.seeds, a.oracle_top, a.threads or int(os.environ.get('OMP_NUM_THREADS') or 2), a.names)

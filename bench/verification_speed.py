@@ -7,20 +7,18 @@ Each base image gives two intervened images per hypothesis, do(c=1) and do(c=0);
 is often the base image itself (the concept already was as asked); `verify` then reuses the base image's prediction,
 so `classified_per_s` also reports the images that really went through the classifier. On a shared machine, the
 CPU time of the process (all threads) is printed too: `images_per_cpu_s` does not drop when other jobs compete."""
-import os
-os.environ.setdefault('OMP_NUM_THREADS', '2')
-import argparse, json, statistics, time
-import torch
-torch.set_num_threads(2)
-from gift_nb.classifier import load_classifier
-from gift_nb.verification import target_hypotheses, verify
-from gift_nb.world import make_scenes
+import argparse, json, os, statistics, time
 
-def main(n=1000, runs=5, task='red_metal'):
+def main(n=1000, runs=5, task='red_metal', threads=2):
+    import torch
+    torch.set_num_threads(threads)
+    from gift_nb.classifier import load_classifier
+    from gift_nb.verification import target_hypotheses, verify
+    from gift_nb.world import make_scenes
     clf = load_classifier(task, device='cpu')
     base = make_scenes(task, n, 3, 'val')[0]
     hyps = target_hypotheses(task)
-    verify(hyps[:2], clf, base=base, n=100, show_progress=False)   # warm-up: sprite caches, torch kernels
+    verify(hyps[:2], clf, base=base, n=min(100, n), show_progress=False)   # warm-up: sprite caches, torch kernels
     times, cpus, classified = [], [], 0
     for _ in range(runs):
         t, c = time.perf_counter(), time.process_time()
@@ -43,5 +41,6 @@ if __name__ == '__main__':
     ap.add_argument('--n', type=int, default=1000, help='base images')
     ap.add_argument('--runs', type=int, default=5, help='timed runs (the median is reported)')
     ap.add_argument('--task', default='red_metal', help='shipped classifier / task')
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 2)')
     a = ap.parse_args()
-    main(a.n, a.runs, a.task)
+    main(a.n, a.runs, a.task, a.threads or int(os.environ.get('OMP_NUM_THREADS') or 2))

@@ -3,9 +3,10 @@
 report held-out accuracy for shape, colour, size and material (target >= 99% each). Prints JSON.
 
 Crops are 24x24 pixels of 64x64 renders, centred on each object (neighbours and partial occlusion included, as in
-the data the classifiers see); size stays readable because crops are not rescaled."""
-import os, sys
-import json, time
+the data the classifiers see); size stays readable because crops are not rescaled.
+
+    python bench/world_probe.py [SECONDS] [--seed 0] [--threads 2]      # SECONDS of training, 120 by default"""
+import argparse, json, os, time
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from gift_nb.world import ATTRIBUTES, sample_scene, render, object_centers
 
@@ -32,8 +33,8 @@ class Probe(nn.Module):
     def forward(self, x):
         h = self.body(x); return [hd(h) for hd in self.heads]
 
-def main(seconds=120, seed=0):
-    torch.manual_seed(seed); torch.set_num_threads(int(os.environ.get('PROBE_THREADS', 2)))
+def main(seconds=120, seed=0, threads=2):
+    torch.manual_seed(seed); torch.set_num_threads(threads)
     t0 = time.perf_counter()
     xtr, ytr = crops(12000, seed); xte, yte = crops(2000, seed + 1)
     t_data = time.perf_counter() - t0
@@ -49,6 +50,12 @@ def main(seconds=120, seed=0):
     k = list(ATTRIBUTES).index('shape'); pred = outs[k].argmax(1)
     confusion = [[int(((yte[:, k] == i) & (pred == j)).sum()) for j in range(len(ATTRIBUTES['shape']))] for i in range(len(ATTRIBUTES['shape']))]
     print(json.dumps({'bench': 'world_probe', 'shape_confusion(rows=true ' + '/'.join(ATTRIBUTES['shape']) + ')': confusion, 'train_crops': len(xtr), 'test_crops': len(xte), 'train_seconds': seconds,
-                      'steps': steps, 'data_seconds': round(t_data, 1), 'accuracy': acc, 'target': 0.99}))
+                      'steps': steps, 'data_seconds': round(t_data, 1), 'accuracy': acc, 'target': 0.99, 'threads': torch.get_num_threads()}))
 
-if __name__ == '__main__': main(float(sys.argv[1]) if len(sys.argv) > 1 else 120)
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('seconds', type=float, nargs='?', default=120, help='training seconds')
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 2)')
+    a = ap.parse_args()
+    main(a.seconds, a.seed, a.threads or int(os.environ.get('OMP_NUM_THREADS') or 2))
