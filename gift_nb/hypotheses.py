@@ -19,7 +19,7 @@ import numpy as np
 
 # %% ../nbs/06_hypotheses.ipynb #3701c382
 from .core import Caption, Hypothesis, ModelCache, progress, record_from_dict
-from .world import (ATTRIBUTES, SYNONYMS, And, AtLeast, Concept, Not, Or, Rule, at_least, concept, equivalent,
+from .world import (ATTRIBUTES, SYNONYMS, And, AtLeast, Concept, Not, Or, Rule, Task, at_least, concept, equivalent,
                            exists, parse_rule, rule_from_json)
 
 # %% ../nbs/06_hypotheses.ipynb #bc18f8d1
@@ -496,8 +496,8 @@ def _free_effects(self:CaptionAggregator, items) -> dict:
 
 # %% ../nbs/06_hypotheses.ipynb #859ce0f0
 @patch_method
-def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of, clauses=()):
-    "Candidates for class k: scored concepts, combinations, refinements, counts and phrase clusters."
+def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of, clauses=(), absences=False):
+    "Candidates for class k: scored concepts, combinations, refinements, counts, phrase clusters (and absences: `absences`)."
     n_k = int((signs != 0).sum())
     def cand(rule, kind, e=None, text=None, extra=None):
         e = effect_of(rule) if e is None else e
@@ -523,6 +523,7 @@ def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of,
             s = c.effects * signs == 1
             if ok(c) and (s & ~best).sum() >= gain and (s & ~sa).sum() >= gain and (s & ~sb).sum() >= gain:
                 out.append(c)
+    if absences: out += self._absence_candidates(single, top, cand, ok, signs, gain)
     refined = self._refinement_candidates(good, clauses, cand, ok, lambda c: score_effects(effect_of(exists(c)), signs)[0])
     out += refined
     self.log.setdefault('refined', {})[k] = len(refined)
@@ -554,6 +555,27 @@ def _refinement_candidates(self:CaptionAggregator, good, clauses, cand, ok, scor
         kept.sort(key=_Cand.key)
         out, level = out + kept, kept[:self.n_refine]
     return out
+
+# %% ../nbs/06_hypotheses.ipynb #0a8bb2d3
+@patch_method
+def _absence_candidates(self:CaptionAggregator, single, top, cand, ok, signs, gain) -> list:
+    "Absences of concepts for one class of a multi-class task, alone, beside a present concept (`a & ~b`) and paired (`~a & ~b`)."
+    neg = [c for c in sorted((cand(~exists(c), 'absence', -e) for c, e in single.items()), key=_Cand.key) if ok(c)]
+    best_neg = []
+    for c in neg:   # the best absences, skipping a refinement of one already taken ('no blue cube' after 'no blue object')
+        if any(set(t.rule.a.concept.attrs) <= set(c.rule.a.concept.attrs) for t in best_neg): continue
+        best_neg.append(c)
+        if len(best_neg) == self.n_combine: break
+    pool = sorted(top + best_neg, key=_Cand.key)
+    best = pool[0].effects * signs == 1 if pool else None
+    out = list(neg)
+    pairs = [(a, b) for a in top for b in best_neg if a.rule.concept != b.rule.a.concept] + list(itertools.combinations(best_neg, 2))
+    for a, b in pairs:
+        c = cand(a.rule & b.rule, 'and')
+        s, sa, sb = c.effects * signs == 1, a.effects * signs == 1, b.effects * signs == 1
+        if ok(c) and (s & ~best).sum() >= gain and (s & ~sa).sum() >= gain and (s & ~sb).sum() >= gain: out.append(c)
+    return out
+
 
 # %% ../nbs/06_hypotheses.ipynb #58ddc8a7
 @patch_method
@@ -630,7 +652,7 @@ def __call__(self:CaptionAggregator,
     cands = []
     for k in progress(classes, show=self.show_progress, desc='hypotheses', leave=False):
         signs = _signs(items, k)
-        if (signs != 0).any(): cands += self._class_candidates(k, signs, single, free, effect_of, flat)
+        if (signs != 0).any(): cands += self._class_candidates(k, signs, single, free, effect_of, flat, absences=not binary)
     self.log['candidates'] = len(cands)
     out = self._finish(cands, items, binary)
     if not out: self._warn("no concept is supported consistently enough by the captions (min_score / min_support); no hypotheses")
@@ -660,7 +682,7 @@ def random_edit(scene, # a world `Scene`
     objs[i] = replace(o, **new)
     return replace(scene, objects=tuple(objs)), Edit(float(len(new)), [('set', i, a, getattr(o, a), v) for a, v in new.items()])
 
-def oracle_flip_captions(classifier, # a `Classifier` (images -> probabilities), or a world `Rule` (ideal classifier: class 1 where it holds)
+def oracle_flip_captions(classifier, # a `Classifier` (images -> probabilities), a world `Rule` (ideal classifier: class 1 where it holds) or `Task` (its classes)
                          scenes, # base world scenes (e.g. `make_scenes(task, n, seed, 'test')[0]`)
                          edits_per_scene:int=8, # random edits tried per scene
                          k:int=1, # keep flips into or out of this class
@@ -674,6 +696,7 @@ def oracle_flip_captions(classifier, # a `Classifier` (images -> probabilities),
     pairs = [(j, *random_edit(s, rng)) for j, s in enumerate(scenes) for _ in range(edits_per_scene)]
     def preds(ss):
         if isinstance(classifier, Rule): return classifier.holds(ss).astype(int)   # exact: nothing rendered
+        if isinstance(classifier, Task): return classifier.labels(ss)   # an ideal multi-class classifier
         out = [np.asarray(classifier(render(ss[i:i + batch_size]))).argmax(1)
                for i in progress(range(0, len(ss), batch_size), show=show_progress, desc='flips', leave=False)]
         return np.concatenate(out) if out else np.zeros(0, int)

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from gift_nb.core import Caption, Hypothesis, ModelCache
-from gift_nb.hypotheses import (CaptionAggregator, Clause, LexicalEmbedder, LLMProposer, SentenceEmbedder, build_messages,
+from gift_nb.hypotheses import (CaptionAggregator, Clause, oracle_flip_captions, LexicalEmbedder, LLMProposer, SentenceEmbedder, build_messages,
                                 canonical, flip_items, local_effect, oracle_flip_captions, parse_caption, parse_llm_json,
                                 rank_of, tiny_random_chat)
-from gift_nb.world import TASKS, Edit, at_least, concept, equivalent, exists, make_scenes, parse_rule, rule_from_json, sample_scene
+from gift_nb.world import TASKS, Edit, get_task, at_least, concept, equivalent, exists, make_scenes, parse_rule, rule_from_json, sample_scene
 
 RED_METAL = [('the small red metal cube became blue', '1->0'), ('the large red metal sphere became rubber', '1->0'),
              ('the small red metal cylinder was removed', '1->0'), ('the large red metal cube became green', '1->0'),
@@ -230,3 +230,15 @@ def test_clause_table_effects_match_local_effect(shipped_captions):
         table = _ClauseTable(cl)
         for c in _concepts_of([c for x in cl for c in x], 3):
             assert np.array_equal(table.effects(c), [local_effect(exists(c), x) for x in cl]), (name, c)
+
+def test_multiclass_absences_express_every_class_rule():
+    "A multi-class task's classes defined by absences ('a red object and no blue one', 'neither') are proposed first."
+    t = get_task('blue_red_none')
+    sc = make_scenes(t, 200, 1, 'test')[0]
+    for k in range(3):
+        hs = [h for h in CaptionAggregator(show_progress=False)(oracle_flip_captions(t, sc, edits_per_scene=4, k=k)) if h.k == k]
+        assert equivalent(rule_from_json(hs[0].rule), t.rule_of(k)), (k, [h.text for h in hs[:3]])
+    # binary tasks are unchanged: absences come from rewriting class 0, never from the multi-class path
+    agg = CaptionAggregator(show_progress=False)
+    agg(oracle_flip_captions(get_task('red_metal').rule, sc[:100], edits_per_scene=4))
+    assert agg.log['binary']
