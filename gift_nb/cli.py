@@ -133,7 +133,7 @@ def summary_lines(report, # a `gift_nb.pipeline.Report`
         if o: out.append(f"  oracle: P̂NS {o['pns']:.3f} {_fmt_ci(o['pns_ci'])} on {o['n']} scenes; agrees: {bool(o['agrees'])}")
     else: out.append("no hypothesis was accepted (no P̂NS lower bound reached the threshold)")
     acc = report.accepted
-    out.append(f"{len(acc)} accepted of {len(report.verifications)} verified: " + '; '.join(f"'{v.hypothesis}'" for _, v in acc))
+    out.append(f"{len(acc)} accepted of {len(report.verifications)} verified" + (': ' + '; '.join(f"'{v.hypothesis}'" for _, v in acc) if acc else ''))
     for h, v in report.pairs:
         if h.source == 'user' or h.provenance.get('user_supplied'):
             o = report.oracle_of(v.id)
