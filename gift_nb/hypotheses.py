@@ -435,6 +435,7 @@ class CaptionAggregator:
                  refine_attrs:int=3, # attributes reached by refining the best concepts one attribute at a time (<= max_attrs: no refinement)
                  n_refine:int=6, # best concepts of each size refined
                  refine_tol:float=0.05, # a refinement is kept when its score is at least every simpler concept's minus this
+                 absences:str|bool='auto', # 'auto': every absence for a multi-class task, the pairs a & ~b for class 1 of a binary one; False: none
                  n_combine:int=6, # best concepts combined pairwise with | and &
                  counts:tuple=(2, 3), # n of the at_least(n, c) proposals
                  n_counts:int=3, # best concepts that get count proposals
@@ -452,6 +453,8 @@ class CaptionAggregator:
         if max_combined < 0: raise ValueError(f"max_combined must be >= 0, got {max_combined}")
         self.max_combined = int(max_combined)
         self.refine_attrs, self.n_refine, self.refine_tol = int(refine_attrs), int(n_refine), float(refine_tol)
+        if absences not in ('auto', False): raise ValueError(f"absences must be 'auto' or False, got {absences!r}")
+        self.absences = absences
         self.max_per_class, self.max_attrs, self.n_combine, self.counts, self.n_counts = max_per_class, max_attrs, n_combine, tuple(counts), n_counts
         self.min_score, self.min_support, self.min_gain = min_score, min_support, min_gain
         self.embedder, self.cluster_threshold, self.max_ids, self.show_progress = embedder, cluster_threshold, max_ids, show_progress
@@ -460,7 +463,7 @@ class CaptionAggregator:
     def config(self) -> dict:
         "The settings that change the output (for a run directory's stage config)."
         return dict(proposer=self.name, max_per_class=self.max_per_class, max_combined=self.max_combined, max_attrs=self.max_attrs,
-                    refine_attrs=self.refine_attrs, n_refine=self.n_refine, refine_tol=self.refine_tol, n_combine=self.n_combine,
+                    refine_attrs=self.refine_attrs, n_refine=self.n_refine, refine_tol=self.refine_tol, absences=self.absences, n_combine=self.n_combine,
                     counts=list(self.counts), n_counts=self.n_counts, min_score=self.min_score, min_support=self.min_support,
                     min_gain=self.min_gain, cluster_threshold=self.cluster_threshold,
                     embedder=getattr(self.embedder, 'name', None if self.embedder is None else type(self.embedder).__name__))
@@ -523,7 +526,7 @@ def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of,
             s = c.effects * signs == 1
             if ok(c) and (s & ~best).sum() >= gain and (s & ~sa).sum() >= gain and (s & ~sb).sum() >= gain:
                 out.append(c)
-    if absences: out += self._absence_candidates(single, top, cand, ok, signs, gain)
+    if absences: out += self._absence_candidates(single, top, cand, ok, signs, gain, mixed_only=absences == 'mixed')
     refined = self._refinement_candidates(good, clauses, cand, ok, lambda c: score_effects(effect_of(exists(c)), signs)[0])
     out += refined
     self.log.setdefault('refined', {})[k] = len(refined)
@@ -558,8 +561,8 @@ def _refinement_candidates(self:CaptionAggregator, good, clauses, cand, ok, scor
 
 # %% ../nbs/06_hypotheses.ipynb #0a8bb2d3
 @patch_method
-def _absence_candidates(self:CaptionAggregator, single, top, cand, ok, signs, gain) -> list:
-    "Absences of concepts for one class of a multi-class task, alone, beside a present concept (`a & ~b`) and paired (`~a & ~b`)."
+def _absence_candidates(self:CaptionAggregator, single, top, cand, ok, signs, gain, mixed_only=False) -> list:
+    "Absences of concepts for one class, alone, beside a present concept (`a & ~b`) and paired (`~a & ~b`); `mixed_only`: only `a & ~b`."
     neg = [c for c in sorted((cand(~exists(c), 'absence', -e) for c, e in single.items()), key=_Cand.key) if ok(c)]
     best_neg = []
     for c in neg:   # the best absences, skipping a refinement of one already taken ('no blue cube' after 'no blue object')
@@ -568,8 +571,9 @@ def _absence_candidates(self:CaptionAggregator, single, top, cand, ok, signs, ga
         if len(best_neg) == self.n_combine: break
     pool = sorted(top + best_neg, key=_Cand.key)
     best = pool[0].effects * signs == 1 if pool else None
-    out = list(neg)
-    pairs = [(a, b) for a in top for b in best_neg if a.rule.concept != b.rule.a.concept] + list(itertools.combinations(best_neg, 2))
+    out = [] if mixed_only else list(neg)
+    pairs = [(a, b) for a in top for b in best_neg if a.rule.concept != b.rule.a.concept]
+    if not mixed_only: pairs += list(itertools.combinations(best_neg, 2))
     for a, b in pairs:
         c = cand(a.rule & b.rule, 'and')
         s, sa, sb = c.effects * signs == 1, a.effects * signs == 1, b.effects * signs == 1
@@ -652,7 +656,8 @@ def __call__(self:CaptionAggregator,
     cands = []
     for k in progress(classes, show=self.show_progress, desc='hypotheses', leave=False):
         signs = _signs(items, k)
-        if (signs != 0).any(): cands += self._class_candidates(k, signs, single, free, effect_of, flat, absences=not binary)
+        absences = self.absences and (True if not binary else ('mixed' if k == 1 else False))   # binary: class 0 comes back as absences of class 1
+        if (signs != 0).any(): cands += self._class_candidates(k, signs, single, free, effect_of, flat, absences=absences)
     self.log['candidates'] = len(cands)
     out = self._finish(cands, items, binary)
     if not out: self._warn("no concept is supported consistently enough by the captions (min_score / min_support); no hypotheses")

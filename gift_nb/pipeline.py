@@ -256,6 +256,13 @@ def _user_hypotheses(extra, k) -> list:
         out.append(replace(h, source='user', provenance={**h.provenance, 'user_supplied': True}))
     return out
 
+def _as_class_k(hyps, k:int, n_classes) -> list:
+    """Stage 1 labels a flip by class k's side (1: into k, 0: out of it), so the proposer's class 1 is class k. Its class 0
+    is class 1 - k of a binary classifier, and no class of a multi-class one (dropped)."""
+    if k == 1: return list(hyps)
+    other = 1 - k if n_classes == 2 else None
+    return [replace(h, k=k if h.k == 1 else other) for h in hyps if h.k == 1 or other is not None]
+
 def _merge_user(hyps, extra) -> list:
     "Proposed hypotheses then the user's; an equivalent user hypothesis marks the proposed one instead of repeating it."
     out = list(hyps)
@@ -278,7 +285,7 @@ def _stage_hypotheses(self:GIFT, run, caps, extra):
     captions = [c for c in caps.records() if isinstance(c, Caption)]
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        hyps = prop(captions)
+        hyps = _as_class_k(prop(captions), self.k, getattr(self.classifier, 'n_classes', None))
     hyps = _merge_user(hyps, extra)
     for h in hyps:
         if h.id not in st.done_ids: st.append(h)
