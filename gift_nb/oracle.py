@@ -396,12 +396,18 @@ def shipped_oracle(name:str, # a shipped classifier's name
     "The oracle table shipped with classifier `name` (computed on 10,000 scenes by `make weights`)."
     p = oracle_path(name, weights_dir)
     if not p.exists(): raise FileNotFoundError(f"no oracle table {p}: rebuild it with `make weights`")
-    tab, card = OracleTable.load(p), p.with_name(f"{name}.json")
-    sha = tab.meta.get('classifier_sha256')
-    if sha and card.exists() and json.loads(card.read_text()).get('sha256') != sha:
-        warnings.warn(f"{p.name} was measured on other weights than the shipped {name}: rebuild it with "
-                      f"`python tools/make_weights.py --no-deps oracle:{name}`")
+    tab = OracleTable.load(p)
+    _check_measured_on(p, name, tab.meta.get('classifier_sha256'), 'oracle', strict=False)
     return tab
+
+def _check_measured_on(path, name, sha, step, strict):
+    "Warn (or, `strict`, fail) when a table of shipped classifier `name` was measured on other weights than the shipped ones."
+    card = path.with_name(f"{name}.json")
+    if sha and card.exists() and json.loads(card.read_text()).get('sha256') != sha:
+        msg = (f"{path.name} was measured on other weights than the shipped {name}: rebuild it with "
+               f"`python tools/make_weights.py --no-deps {step}:{name}`")
+        if strict: raise ValueError(msg)
+        warnings.warn(msg)
 
 # %% ../nbs/03_oracle.ipynb #b107688b
 PROFILE_SCENES, PROFILE_SCREEN = 2000, 200
@@ -494,9 +500,6 @@ def shipped_profile(name:str, # a shipped classifier's name
     "The oracle profile shipped with classifier `name` (built by `make weights`), checked against the shipped weights."
     p = profile_path(name, weights_dir)
     if not p.exists(): raise FileNotFoundError(f"no oracle profile {p.name}: build it with `python tools/make_weights.py profile:{name}`")
-    prof, card = load_profile(p), p.with_name(f"{name}.json")
-    sha = next(iter(prof.values())).meta.get('classifier_sha256')
-    if sha and card.exists() and json.loads(card.read_text()).get('sha256') != sha:
-        raise ValueError(f"{p.name} was measured on other weights than the shipped {name}: rebuild it with "
-                         f"`python tools/make_weights.py --no-deps profile:{name}`")
+    prof = load_profile(p)
+    _check_measured_on(p, name, next(iter(prof.values())).meta.get('classifier_sha256'), 'profile', strict=True)
     return prof
