@@ -2,7 +2,7 @@
 """The oracle-scored benchmark (notebook 20) as JSON: GIFT on every task of the suite, scored against the oracle profiles.
 
     python bench/benchmark.py                          # the whole suite -> nbs/results/bench/bench.json + bench.html
-    python bench/benchmark.py --quick --out /tmp/b     # three tasks, small sizes
+    python bench/benchmark.py --quick --out /tmp/b     # three tasks of different shapes (QUICK)
     python bench/benchmark.py --tasks red_metal,no_gray --threads 1
 
 Prints the summary (shares against the targets, time per stage) as one JSON line; the rows are in bench.json. The run

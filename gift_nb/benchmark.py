@@ -176,10 +176,9 @@ def _shortcut(task, prof):
     return dict(bias_rule=str(task.bias.rule), bias_oracle_pns=b.pns if b else None, rule_oracle_pns=r.pns if r else None,
                 takes_shortcut=bool(takes))
 
-def _tag(variant, n, quick):
-    "The folder / file tag of a run: its variant, `quick`, and its size when not the default."
-    t = variant.replace(' ', '_') + ('-quick' if quick else '')
-    return t + ('' if n == (16 if quick else 64) else f"-n{n}")
+def _tag(variant, n):
+    "The folder / file tag of a run: its variant, and its size when not the default 64."
+    return variant.replace(' ', '_') + ('' if n == 64 else f"-n{n}")
 
 def run_task(name:str, # a task of `SUITE` (or any world task with a shipped classifier and profile)
              n:int=64, # test images explained by stages 1-3
@@ -365,21 +364,21 @@ def _write_atomic(path:Path, text:str):
 
 @patch_method
 def save(self:BenchResult, folder, # output folder
-         stem:str|None=None, # file names STEM.json / STEM.html (default: 'bench', or 'bench-VARIANT' for an ablation)
+         stem:str|None=None, # file names STEM.json / STEM.html (default: 'bench', 'bench-quick', 'bench-VARIANT', 'bench-n16', ...)
         ) -> dict:
     "Write the result as JSON and HTML into `folder` (each atomically); returns their paths."
     folder, st = Path(folder), self.settings
-    tag = _tag(st.get('variant', 'default'), st.get('n', 64), st.get('quick', False))
-    stem = stem or ('bench' if tag == 'default' else f"bench-{tag}")
+    tag = _tag(st.get('variant', 'default'), st.get('n', 64))
+    stem = stem or ('bench' + ('-quick' if st.get('quick') else '') + ('' if tag == 'default' else f"-{tag}"))
     _write_atomic(folder / f'{stem}.json', json.dumps(self.to_dict(), indent=1))
     self.to_html(folder / f'{stem}.html')
     return {'json': folder / f'{stem}.json', 'html': folder / f'{stem}.html'}
 
 # %% ../nbs/20_benchmark.ipynb #748de632
 def run_benchmark(tasks=None, # task names (default: the whole `SUITE`, or `QUICK` with `quick`)
-                  quick:bool=False, # three tasks and small sizes: a check in minutes, not a measurement
-                  n:int|None=None, # images explained per task (default: 64, or 16 with `quick`)
-                  n_verify:int|None=None, # fresh base scenes of stage 4 (default: 100, or 40 with `quick`)
+                  quick:bool=False, # only the three tasks of `QUICK` (when `tasks` is not given): a check in minutes
+                  n:int=64, # images explained per task
+                  n_verify:int=100, # fresh base scenes of stage 4
                   seed:int=0, # the runs' seed
                   out=None, # folder: `runs/` (resumable run directories), bench.json and bench.html; None: temporary
                   variant:str='default', # a name of `VARIANTS` (an ablation)
@@ -392,11 +391,10 @@ def run_benchmark(tasks=None, # task names (default: the whole `SUITE`, or `QUIC
         check_task(name)
         if not profile_path(name).exists():
             raise FileNotFoundError(f"task {name!r} has no shipped oracle profile: build it with `python tools/make_weights.py profile:{name}`")
-    n, n_verify = n or (16 if quick else 64), n_verify or (40 if quick else 100)
     out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix='gift-bench-'))
     before, t0, rows = _env(), time.perf_counter(), []
     for name in names:
-        new = run_task(name, n, n_verify, seed, out / 'runs' / _tag(variant, n, quick), variant=variant)
+        new = run_task(name, n, n_verify, seed, out / 'runs' / _tag(variant, n), variant=variant)
         rows += new
         if log: log('; '.join(f"{r['task']} class {r['k']}: " + (f"{r['verdict']} ({r['gift_top']!r}; oracle: {r['oracle_top']!r})"
                                                                   if r['status'] == 'scored' else r['status']) for r in new))

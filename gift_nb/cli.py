@@ -106,10 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "against the oracle profile: top hypothesis, false acceptances, recall, P̂NS error, time per stage.\n"
                     "Writes DIR/bench.json, DIR/bench.html and resumable run directories DIR/runs/.")
     b.add_argument('--tasks', metavar='T1,T2', default=None, help="comma-separated task names (default: the whole suite)")
-    b.add_argument('--quick', action='store_true', help="three tasks, small sizes: a check in minutes, not a measurement")
+    b.add_argument('--quick', action='store_true', help="only three tasks of different shapes (gift_nb.benchmark.QUICK): a check in minutes")
     b.add_argument('--out', metavar='DIR', default='gift_nb_runs/bench', help="output folder (default: %(default)s)")
-    b.add_argument('--n', type=int, default=None, metavar='N', help="images explained per task (default: 64; 16 with --quick)")
-    b.add_argument('--n-verify', type=int, default=None, metavar='M', help="fresh base scenes of stage 4 (default: 100; 40 with --quick)")
+    b.add_argument('--n', type=int, default=64, metavar='N', help="images explained per task (default: %(default)s)")
+    b.add_argument('--n-verify', type=int, default=100, metavar='M', help="fresh base scenes of stage 4 (default: %(default)s)")
     b.add_argument('--seed', type=int, default=0, metavar='S', help="the runs' seed (default: %(default)s)")
     b.add_argument('--variant', default='default', metavar='NAME',
                    help="an ablation: 'no world priors', 'scene search' or 'llm proposer' (default: %(default)s)")
@@ -492,7 +492,7 @@ def _bench_tasks(text):
 def _bench_cmd(args) -> int:
     from gift_nb.benchmark import run_benchmark
     for name, v, lo in (('--n', args.n, MIN_N), ('--n-verify', args.n_verify, MIN_NV)):
-        if v is not None and v < lo: raise ValueError(f"{name} must be at least {lo}, got {v}")
+        if v < lo: raise ValueError(f"{name} must be at least {lo}, got {v}")
     res = run_benchmark(_bench_tasks(args.tasks), args.quick, args.n, args.n_verify, args.seed, check_out_dir(args.out),
                         args.variant, log=print)
     print(res.format())
