@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'grid_boxes', 'grid_crops', 'nnls', 'sobol_design', 'jansen_total_indices', 'total_sobol_indices', 'Craft',
-           'plot_fidelity', 'crop_central_objects', 'world_purity', 'describe_concept', 'world_report', 'report_row']
+           'row_percentile', 'plot_fidelity', 'crop_central_objects', 'world_purity', 'describe_concept',
+           'world_report', 'report_row']
 
 # %% ../nbs/10_craft.ipynb #7ce05d64
 import math, time, warnings
@@ -392,6 +393,16 @@ def concept_fidelity(self:Craft, images, # images of the class `[N, C, H, W]` (i
     return out
 
 # %% ../nbs/10_craft.ipynb #0609d9e5
+def row_percentile(x:torch.Tensor, # values `[R, M]`
+                   q:float, # the percentile as a fraction in [0, 1]
+                  ) -> torch.Tensor:
+    "The q-quantile of each row, as `torch.quantile(x, q, dim=1)` (linear interpolation), without its 16.7 M-value limit."
+    if not 0 <= q <= 1: raise ValueError(f"q must be in [0, 1], got {q}")
+    pos = q * (x.shape[1] - 1)
+    lo, hi = int(math.floor(pos)), int(math.ceil(pos))
+    v_lo = x.kthvalue(lo + 1, dim=1).values
+    return v_lo if hi == lo else v_lo + (pos - lo) * (x.kthvalue(hi + 1, dim=1).values - v_lo)
+
 @patch_method
 def concept_maps(self:Craft, images, # images `[N, C, H, W]`
                  percentile:float=90, # keep values above this percentile of each concept over `images` (0: keep all)
@@ -402,7 +413,7 @@ def concept_maps(self:Craft, images, # images `[N, C, H, W]`
     H, W = images.shape[-2:]
     m = F.interpolate(U.permute(0, 3, 1, 2), size=(H, W), mode='bilinear', align_corners=False).clamp_min(0)
     if percentile:
-        thr = torch.quantile(m.transpose(0, 1).reshape(m.shape[1], -1), percentile / 100, dim=1)
+        thr = row_percentile(m.transpose(0, 1).reshape(m.shape[1], -1), percentile / 100)
         m = torch.where(m > thr[None, :, None, None], m, torch.zeros(()))
     return m
 
