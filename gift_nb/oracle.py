@@ -305,7 +305,7 @@ def estimates_agree(a:float, # one estimate
                     b:float, # another estimate of the same quantity
                     ci_b, # its interval
                    ) -> bool:
-    "DESIGN.md's agreement rule: |a − b| ≤ the sum of the two intervals' half-widths."
+    "The agreement rule: |a − b| ≤ the sum of the two intervals' half-widths."
     return bool(abs(a - b) <= _half(ci_a) + _half(ci_b) + 1e-12)
 
 def agreement(a:OracleTable, # one table (e.g. recomputed on a few scenes)
