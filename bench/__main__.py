@@ -19,8 +19,8 @@ each script keeps the environment's setting, or its own default. The JSON:
 The speed group spells out its sizes: the scripts' own, except verification_speed's (500 base images, 3 runs instead
 of 1,000 and 5; a throughput, so the figure stays comparable), so that it finishes within five minutes on two idle cores
 (under two on a loaded two-core machine with one thread). The targets and studies groups run each script with its own
-defaults, the sizes the notebooks quote: they take hours. `bench/benchmark.py` (the oracle-scored benchmark,
-`gift-nb bench`) is not part of any group."""
+defaults, the sizes the notebooks quote: they take hours. The oracle-scored benchmark is `gift-nb bench`, not part of
+any group."""
 import argparse, datetime, importlib.metadata, json, os, platform, shlex, subprocess, sys, time
 from pathlib import Path
 
@@ -44,14 +44,13 @@ GROUPS = {
     },
     'studies': {'ltx_deletion_diagnosis': [], 'blue_biased_ablation': [], 'world_probe': []},
 }
-OUTSIDE = ('benchmark',)   # bench/benchmark.py: the oracle-scored benchmark, run by `gift-nb bench`
 LABELS = ('method', 'name', 'classifier', 'condition', 'task', 'hypothesis', 'notebook', 'baseline')   # fields naming a record
 QUALIFIERS = ('seed', 'split', 'metric')   # fields that tell apart records of one name (alone only where nothing else does)
 
 
 def scripts() -> list:
-    "Every script in bench/ (not the package's own modules, helpers starting with `_`, or those OUTSIDE the suite)."
-    return sorted(p.stem for p in BENCH.glob('*.py') if not p.stem.startswith('_') and p.stem not in OUTSIDE)
+    "Every script in bench/ (not the package's own modules or helpers starting with `_`)."
+    return sorted(p.stem for p in BENCH.glob('*.py') if not p.stem.startswith('_'))
 
 
 def group_of() -> dict:

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['SUITE', 'QUICK', 'ACCURACY_FLOOR', 'VARIANTS', 'DEFINITIONS', 'TARGETS', 'VERDICT_COLORS', 'BenchTask', 'check_task',
-           'accuracy_of', 'RuleIndex', 'score_run', 'run_task', 'format_table', 'BenchResult', 'run_benchmark']
+           'accuracy_of', 'RuleIndex', 'score_run', 'run_task', 'BenchResult', 'run_benchmark']
 
 # %% ../nbs/20_benchmark.ipynb #27d4504e
 import json, math, os, platform, subprocess, tempfile, time
@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 # %% ../nbs/20_benchmark.ipynb #5b20d39b
-from .core import Verification, item_seed, patch_method
+from .core import Verification, format_table, item_seed, patch_method
 from .world import (TASKS, NoRoom, Task, at_least, concept, equivalent, exists, get_task, intervene, make_dataset,
-                           parse_rule, rule_from_json, sample_scene)
+                           rule_from_json, sample_scene, truth_key)
 from .classifier import load_classifier
 from .oracle import estimates_agree, profile_path, shipped_profile
 from .pipeline import GIFT
@@ -74,25 +74,17 @@ def accuracy_of(clf, # a shipped world classifier (with a model card)
     return {'accuracy': own, 'unbiased_accuracy': m['test']['accuracy'], 'biased': 'biased' in m}
 
 # %% ../nbs/20_benchmark.ipynb #977cf35e
-_REF = None
-def _truth(rule):
-    "A rule's truth values on a fixed sample of scenes (equal for equivalent rules)."
-    global _REF
-    if _REF is None:
-        rng = np.random.default_rng(77); _REF = [sample_scene(rng, (0, 8)) for _ in range(3000)]
-    return rule.holds(_REF).tobytes()
-
 class RuleIndex:
     "Find the row of a rule among oracle rows by equivalence (same truth values on every reference scene), not by text."
     def __init__(self, rows): # `Verification` rows with `.rule` JSON trees
         self.by = {}
         for r in rows:
-            if r.rule is not None: self.by.setdefault(_truth(rule_from_json(r.rule)), []).append(r)
+            if r.rule is not None: self.by.setdefault(truth_key(rule_from_json(r.rule)), []).append(r)
     def find(self, rule, # a world `Rule`, its JSON tree or its text
             ):
         "The first row whose rule is equivalent to `rule`, or None."
-        rule = rule_from_json(rule) if isinstance(rule, dict) else parse_rule(rule) if isinstance(rule, str) else rule
-        return next((r for r in self.by.get(_truth(rule), []) if equivalent(rule_from_json(r.rule), rule)), None)
+        rows = self.by.get(truth_key(rule_from_json(rule) if isinstance(rule, dict) else rule))
+        return rows[0] if rows else None
 
 # %% ../nbs/20_benchmark.ipynb #5474e1f5
 def _row(d): return d if isinstance(d, Verification) else Verification(hypothesis=d['hypothesis'], k=d.get('k', 1), pns=d['pns'], pns_ci=tuple(d['pns_ci']), n=d.get('n', 0))
@@ -214,13 +206,6 @@ def run_task(name:str, # a task of `SUITE` (or any world task with a shipped cla
         rows.append({**row, 'status': 'scored', **score_run(report, prof[k], k), 'wall': round(time.perf_counter() - t0, 1)})
     return rows
 
-# %% ../nbs/20_benchmark.ipynb #aca48dde
-def format_table(cells:list, # rows of strings, the header first
-                ) -> str:
-    "A fixed-width text table, columns left-aligned."
-    w = [max(len(c[j]) for c in cells) for j in range(len(cells[0]))]
-    return '\n'.join('  '.join(c[j].ljust(w[j]) for j in range(len(c))).rstrip() for c in cells)
-
 # %% ../nbs/20_benchmark.ipynb #23cea0c2
 DEFINITIONS = {
     'oracle': "the classifier's true causal profile: every candidate rule measured with exact world interventions on "
@@ -254,6 +239,7 @@ class BenchResult:
                  settings:dict|None=None, # what was run
                  env:dict|None=None): # where it ran (`_env()` before and after)
         self.rows, self.settings, self.env = list(rows), dict(settings or {}), dict(env or {})
+        self.paths = None   # where `run_benchmark` saved it
 
     @property
     def scored(self) -> list: return [r for r in self.rows if r['status'] == 'scored']
@@ -400,5 +386,5 @@ def run_benchmark(tasks=None, # task names (default: the whole `SUITE`, or `QUIC
                                                                   if r['status'] == 'scored' else r['status']) for r in new))
     res = BenchResult(rows, dict(tasks=names, quick=quick, n=n, n_verify=n_verify, seed=seed, threshold=0.8, variant=variant),
                       dict(before=before, after=_env(), wall=round(time.perf_counter() - t0, 1)))
-    res.save(out)
+    res.paths = res.save(out)
     return res

@@ -496,7 +496,7 @@ def _bench_cmd(args) -> int:
     res = run_benchmark(_bench_tasks(args.tasks), args.quick, args.n, args.n_verify, args.seed, check_out_dir(args.out),
                         args.variant, log=print)
     print(res.format())
-    paths = res.save(args.out)
+    paths = res.paths
     print(f"benchmark: {paths['html']} and {paths['json']}")
     return 0
 

@@ -8,7 +8,7 @@ __all__ = ['RECORD_VERSION', 'VERIFICATION_STATUSES', 'GLOSSARY_NOTATION', 'GLOS
            'set_progress', 'progress_enabled', 'progress', 'Record', 'record_from_dict', 'Counterfactual', 'Caption',
            'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8', 'quantize', 'save_png',
            'load_png', 'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint', 'read_model_card',
-           'load_weights', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss', 'ModelCache']
+           'load_weights', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss', 'ModelCache', 'format_table']
 
 # %% ../nbs/00_core.ipynb #6de06320
 import hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
@@ -881,3 +881,12 @@ def get_or_call(self:ModelCache,
     _append_jsonl(self.path, entry)
     self.entries[key] = entry
     return entry['response']
+
+# %% ../nbs/00_core.ipynb #1431853f
+def format_table(cells:list, # rows of strings, the header first
+                 left=None, # indices of the left-aligned columns (None: all); the others are right-aligned
+                ) -> str:
+    "A fixed-width text table: each column padded to its widest cell, columns two spaces apart, no trailing spaces."
+    w = [max(len(r[j]) for r in cells) for j in range(len(cells[0]))]
+    return '\n'.join('  '.join(c.ljust(w[j]) if left is None or j in left else c.rjust(w[j]) for j, c in enumerate(r)).rstrip()
+                     for r in cells)

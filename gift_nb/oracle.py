@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 # %% ../nbs/03_oracle.ipynb #a3ff3b12
-from .core import Verification, item_rng, patch_method, progress
+from .core import Verification, format_table, item_rng, patch_method, progress
 
 # %% ../nbs/03_oracle.ipynb #94105128
 def wilson_ci(successes, # number of successes (int or array)
@@ -93,7 +93,7 @@ def decide(pns_ci, # Wilson interval of P̂NS
 
 # %% ../nbs/03_oracle.ipynb #3a56459b
 from .classifier import WEIGHTS_DIR, as_classifier, check_classifier
-from .world import (ATTRIBUTES, Rule, at_least, concept, equivalent, exists, get_task, intervene, make_scenes,
+from .world import (ATTRIBUTES, Rule, at_least, concept, equivalent, exists, get_task, intervene, make_scenes, truth_key,
                            render, rule_from_json)
 
 # %% ../nbs/03_oracle.ipynb #8cf1cb23
@@ -216,12 +216,9 @@ class OracleTable:
 
     def format(self, n=None): # show the `n` best rules (None: all)
         "A fixed-width text table."
-        cells = self.cells(n)
-        w = [max(len(c[j]) for c in cells) for j in range(len(cells[0]))]
-        lines = ['  '.join(c[j].ljust(w[j]) if j == 1 else c[j].rjust(w[j]) for j in range(len(c))).rstrip() for c in cells]
         head = f"oracle: {self.meta.get('classifier', '?')}, class k={self.meta.get('k', '?')}, {self.meta.get('n_scenes', '?')} scenes"
         more = f"\n… {len(self) - n} more rules" if n is not None and len(self) > n else ''
-        return '\n'.join([head, *lines]) + more
+        return head + '\n' + format_table(self.cells(n), left={1}) + more
 
     def __repr__(self): return self.format(10)
 
@@ -327,16 +324,12 @@ def agreement(a:OracleTable, # one table (e.g. recomputed on a few scenes)
     return out
 
 # %% ../nbs/03_oracle.ipynb #da01c124
-def _dedupe(rules, n_ref=2000, seed=0):
-    "Drop rules equivalent to an earlier one (truth vectors on sampled scenes, confirmed by `world.equivalent`)."
-    from gift_nb.world import sample_scene
-    rng = np.random.default_rng(seed)
-    ref = [sample_scene(rng) for _ in range(n_ref)]
-    seen, out = {}, []
+def _dedupe(rules):
+    "Drop rules equivalent to an earlier one (`world.equivalent`, through its truth keys)."
+    seen, out = set(), []
     for r in rules:
-        sig = r.holds(ref).tobytes()
-        if any(equivalent(r, o) for o in seen.get(sig, [])): continue
-        seen.setdefault(sig, []).append(r); out.append(r)
+        key = truth_key(r)
+        if key not in seen: seen.add(key); out.append(r)
     return out
 
 def candidate_rules(task, # a world `Task` or a shipped task name

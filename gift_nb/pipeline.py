@@ -16,7 +16,7 @@ import torch
 
 # %% ../nbs/08_pipeline.ipynb #d3acfa19
 from .core import (Caption, Counterfactual, Hypothesis, RunDir, Verification, _logger, _plain, _same, image_hash,
-                          glossary_id, item_seed, load_png, progress, render_glossary)
+                          format_table, glossary_id, item_seed, load_png, progress, render_glossary)
 from .world import Scene, equivalent, make_scenes, rule_from_json
 
 # %% ../nbs/08_pipeline.ipynb #c5ba8a1b
@@ -526,9 +526,7 @@ def format(self:Report, n:int|None=None, # show the `n` best (None: all)
         o = self.oracle_of(v.id)
         rows.append([str(i), v.hypothesis + user, v.status, '—' if v.pns != v.pns else f"{v.pns:.3f} {ci(v.pns_ci)}",
                      '—' if v.cace != v.cace else f"{v.cace:.3f}"] + ([f"{o['pns']:.3f} {ci(o['pns_ci'])}" if o else '—'] if self.oracle else []))
-    w = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
-    lines = ['  '.join(c.ljust(w[j]) if j == 1 else c.rjust(w[j]) for j, c in enumerate(r)).rstrip() for r in rows]
-    return '\n'.join(lines) + ('\n* user-supplied' if any('*' in r[1] for r in rows[1:]) else '')
+    return format_table(rows, left={1}) + ('\n* user-supplied' if any('*' in r[1] for r in rows[1:]) else '')
 
 # %% ../nbs/08_pipeline.ipynb #eca2c2a2
 @classmethod

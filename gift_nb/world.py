@@ -7,8 +7,8 @@ __all__ = ['SHAPES', 'COLORS', 'SIZES', 'MATERIALS', 'ATTRIBUTES', 'COLOR_RGB', 
            'MIN_VISIBLE', 'SYNONYMS', 'COST_ATTRIBUTE', 'COST_ADD', 'COST_REMOVE', 'TASKS', 'SPLITS', 'Obj', 'Scene',
            'load_clevr_scenes', 'save_clevr_scenes', 'render', 'object_centers', 'visible_fractions', 'random_object',
            'place_object', 'sample_scene', 'show_scenes', 'Concept', 'concept', 'Rule', 'AtLeast', 'And', 'Or', 'Not',
-           'exists', 'at_least', 'rule_from_json', 'parse_rule', 'equivalent', 'Edit', 'NoRoom', 'intervene', 'Bias',
-           'Task', 'get_task', 'make_scenes', 'make_dataset', 'cheaper_edit_exists']
+           'exists', 'at_least', 'rule_from_json', 'parse_rule', 'truth_key', 'equivalent', 'Edit', 'NoRoom',
+           'intervene', 'Bias', 'Task', 'get_task', 'make_scenes', 'make_dataset', 'cheaper_edit_exists']
 
 # %% ../nbs/01_world.ipynb #48a3e3f1
 import json, math, re, hashlib, functools, itertools
@@ -628,10 +628,17 @@ def _reference_scenes(n=4000, seed=1234):
         out.append(Scene(tuple(Obj(**{a: str(p[rng.integers(len(p))]) for a, p in pools.items()}) for _ in range(k))))
     return tuple(out)
 
+@functools.lru_cache(maxsize=4096)
+def _truth_key(rule): return rule.holds(_reference_scenes()).tobytes()
+
+def truth_key(rule, # a rule or its text
+             ) -> bytes:
+    "The rule's truth values on the fixed reference sample of `equivalent`: equal keys exactly when the rules are equivalent."
+    return _truth_key(parse_rule(rule))
+
 def equivalent(a, b):
     "Do rules `a` and `b` (rules or texts) have the same truth value on every scene of a fixed reference sample?"
-    a, b = parse_rule(a), parse_rule(b)
-    return all(a(s) == b(s) for s in _reference_scenes())
+    return truth_key(a) == truth_key(b)
 
 # %% ../nbs/01_world.ipynb #54457f23
 COST_ATTRIBUTE = 1.0   # changing one attribute of one object
