@@ -17,6 +17,11 @@ Conditions:
   projection is closer and within tolerance (the label is a close fit, whether or not it flips the rule);
 - `scene_search`: the valid counterfactuals of `SceneSearchExplainer` (a perfect generator: renders of scene edits)
   with their exact edits as labels.
+- `suite`: the counterfactuals of the benchmark's tasks (`gift_nb.benchmark.SUITE`, every class explained): for
+  `--suite-scenes` test scenes of each task, the world's minimal intervention that flips the class's rule, rendered,
+  labelled by its exact edit. OR, count and absence rules often need several objects changed at once: exactness is
+  reported on single-object and multi-object pairs apart, for the captioner and for the single-change captioner
+  (`ChangeCaptioner(grouper=False)`); `suite:autoencoder` is the same with both images reconstructed by the autoencoder.
 Counterfactual conditions add "no change" controls (a jittered copy of a source image, about 15% of the pairs as in
 `rendered`) so that "nothing changed" precision and recall are defined; `exact_changed` is the exactness on the
 counterfactual pairs themselves. Targets: exact >= 0.9, "nothing changed" precision and recall >= 0.9. Exactness: the
@@ -44,6 +49,51 @@ def _with_controls(cap, before, after, refs, rng, share=0.15):
     misses = [dict(caption=p, label=r) for p, r in zip(pred[:n], refs) if not same_change(p, r)]
     return q, pred[:n], misses
 
+def suite_pairs(n_scenes, seed):
+    "The world's minimal interventions flipping each benchmark task's class rules on its test scenes: pairs with exact labels."
+    import numpy as np
+    from gift_nb.benchmark import SUITE
+    from gift_nb.world import TASKS, make_scenes, intervene, render
+    from gift_nb.captioning import caption_of_edit
+    from gift_nb.core import quantize
+    sb, sa, refs, n_obj, tasks = [], [], [], [], []
+    for name in SUITE:
+        t = TASKS[name]
+        scenes, _ = make_scenes(t, n_scenes, seed, 'test')
+        for k in (range(t.n_classes) if t.more else [1]):
+            rule = t.rule_of(k)
+            for i, s in enumerate(scenes):
+                try: new, e = intervene(s, rule, not bool(rule(s)), np.random.default_rng([seed, i, k]), return_edit=True)
+                except ValueError: continue   # a rule that no edit of this scene can flip within the world's limits
+                if not e.ops: continue
+                sb.append(s); sa.append(new); refs.append(caption_of_edit(s, e)); tasks.append(f"{name}:{k}")
+                n_obj.append(len({op[1] for op in e.ops if op[0] != 'add'}) + sum(op[0] == 'add' for op in e.ops))
+    return quantize(render(sb)), quantize(render(sa)), refs, n_obj, tasks
+
+def _suite(a, cap, single, ae, common, emit):
+    "The suite condition: exactness on single- and multi-object counterfactual pairs of the benchmark's tasks."
+    import numpy as np
+    from gift_nb.captioning import same_change
+    from gift_nb.counterfactuals import reconstruct
+    t = time.perf_counter(); xb, xa, refs, n_obj, tasks = suite_pairs(a.suite_scenes, a.suite_seed); t_data = time.perf_counter() - t
+    multi = np.array(n_obj) > 1
+    for name, (b, x) in (('suite', (xb, xa)), ('suite:autoencoder', (reconstruct(ae, xb), reconstruct(ae, xa)))):
+        t = time.perf_counter(); pred = cap(b, x); dt = time.perf_counter() - t
+        ok = np.array([same_change(p, r) for p, r in zip(pred, refs)])
+        ok1 = np.array([same_change(p, r) for p, r in zip(single(b, x), refs)])
+        per = {}
+        for tk in dict.fromkeys(tasks):
+            m = np.array([x == tk for x in tasks])
+            per[tk] = dict(n_single=int((m & ~multi).sum()), n_multi=int((m & multi).sum()),
+                           exact_multi=float(ok[m & multi].mean()) if (m & multi).any() else None)
+        by_n = {int(k): dict(n=int((np.array(n_obj) == k).sum()), exact=float(ok[np.array(n_obj) == k].mean())) for k in sorted(set(n_obj))}
+        misses = [dict(caption=p, label=r) for p, r, o, m in zip(pred, refs, ok, multi) if not o and m][:a.examples]
+        emit(_round(dict(condition=name, **common, scenes_per_task=a.suite_scenes, suite_seed=a.suite_seed, n=len(refs),
+                         n_single=int((~multi).sum()), n_multi=int(multi.sum()),
+                         exact_single=float(ok[~multi].mean()), exact_multi=float(ok[multi].mean()),
+                         single_change=dict(exact_single=float(ok1[~multi].mean()), exact_multi=float(ok1[multi].mean())),
+                         by_objects=by_n, per_task=per, seconds=dt, data_seconds=t_data, misses=misses)))
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=1000, help='held-out rendered pairs')
@@ -53,6 +103,8 @@ def main(argv=None):
     ap.add_argument('--rel-tol', type=float, default=0.8, help='projection tolerance (project_counterfactual)')
     ap.add_argument('--classifiers', nargs='*', default=['red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased'])
     ap.add_argument('--no-scene-search', action='store_true', help='skip the scene-search reference')
+    ap.add_argument('--suite-scenes', type=int, default=160, help='test scenes per benchmark task for the suite condition (0: skip)')
+    ap.add_argument('--suite-seed', type=int, default=31337, help='data seed of the suite condition')
     ap.add_argument('--examples', type=int, default=8, help='misses quoted per counterfactual condition')
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else 2)')
     a = ap.parse_args(argv)
@@ -70,11 +122,15 @@ def main(argv=None):
     def summary():
         print(json.dumps(dict(**common, n=a.n, seed=a.seed, cf=a.cf, conditions=conditions)))
     t = time.perf_counter(); P = world_pairs(a.n, seed=a.seed); t_pairs = time.perf_counter() - t
+    single = ChangeCaptioner(device='cpu', grouper=False)
     for name, (b, x) in (('rendered', (P['before'], P['after'])),
                          ('autoencoder', (reconstruct(ae, P['before']), reconstruct(ae, P['after'])))):
         t = time.perf_counter(); pred = cap(b, x); dt = time.perf_counter() - t
         q = caption_quality(pred, P['captions'])
-        emit(_round(dict(condition=name, **common, **q, seconds=dt, pairs_per_s=len(pred) / dt, data_seconds=t_pairs)))
+        q1 = caption_quality(single(b, x), P['captions'])
+        emit(_round(dict(condition=name, **common, **q, single_change=dict(exact=q1['exact'], exact_changed=q1['exact_changed']),
+                         seconds=dt, pairs_per_s=len(pred) / dt, data_seconds=t_pairs)))
+    if a.suite_scenes: _suite(a, cap, single, ae, common, emit)
     if not a.cf: return summary()
     from gift_nb.classifier import load_classifier
     from gift_nb.world import make_dataset

@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/05_captioning.ipynb #1f395553
-from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, file_sha256, load_weights
+from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, file_sha256, load_weights, patch_method
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 
 # %% ../nbs/05_captioning.ipynb #d390d05b
@@ -491,9 +491,12 @@ def _decode(kind_p, pb, pa):
 class ChangeCaptioner(Captioner):
     """Stage 2 (embedded default): a change captioner for the world. It localises the change (difference map →
     largest changed region), reads the changed object's attributes in both images and the edit type with a
-    `ChangeReader`, and fills the canonical caption templates. Trained on the world, 64×64: not a general VLM."""
+    `ChangeReader`, and fills the canonical caption templates. When a pair changes several objects, a `ChangeGrouper`
+    (notebook 05a) splits its changed pixels by object and each object gets its own clause. Trained on the world,
+    64×64: not a general VLM."""
     def __init__(self,
                  reader:ChangeReader|None=None, # default: the shipped reader (`load_change_reader()`)
+                 grouper=None, # a `ChangeGrouper` that finds each changed object (None: the shipped one; False: name only the strongest change)
                  threshold:float=0.1, # change-map threshold of the localisation (a pair with no region above it: no change)
                  batch_size:int=256, # pairs per forward pass
                  device=None, # torch device (default: `default_device()`)
@@ -503,8 +506,13 @@ class ChangeCaptioner(Captioner):
         self.device = default_device(device)
         self.reader = (reader if reader is not None else load_change_reader()).to(self.device).eval()
         self.threshold, self.batch_size, self.show_progress, self.seed = float(threshold), max(1, int(batch_size)), show_progress, int(seed)
-        card = getattr(self.reader, 'card', None)
+        if grouper is None:
+            from gift_nb.grouping import load_grouper
+            grouper = load_grouper()
+        self.grouper = grouper.to(self.device).eval() if grouper is not False else None
+        card, gcard = getattr(self.reader, 'card', None), getattr(self.grouper, 'card', None)
         self.model_id = f"gift_nb/change-captioner@{card['sha256'][:12]}" if card else 'gift_nb/change-captioner'
+        if self.grouper is not None: self.model_id += f"+grouper@{gcard['sha256'][:12]}" if gcard else '+grouper'
         self.details = []   # per pair of the last call: edit type, confidence, changed region
 
     def __repr__(self): return f"ChangeCaptioner({self.model_id!r}, threshold={self.threshold})"
@@ -529,8 +537,38 @@ class ChangeCaptioner(Captioner):
                 else:
                     text, k = _decode(kp[i], [p[i] for p in pb], [p[i] for p in pa]); conf = float(kp[i].max())
                 out.append(text)
-                self.details.append(dict(type=k, confidence=round(conf, 4), box=loc['box'][i].tolist(), found=bool(loc['found'][i])))
+                self.details.append(dict(type=k, confidence=round(conf, 4), box=loc['box'][i].tolist(), found=bool(loc['found'][i]), changes=int(k != 'none')))
+            if self.grouper is not None: self._several(xb, xa, loc, out, s)
         return out
+
+# %% ../nbs/05_captioning.ipynb #c5a0s001
+@patch_method
+def _several(self:ChangeCaptioner, xb, xa, loc, out, s):
+    """Re-caption the pairs of a batch (starting at `s` in `out`) whose changed pixels the grouper splits into several
+    objects: one reading per group, the change map cut to the group, clauses joined by '; '."""
+    from scipy import ndimage
+    from gift_nb.grouping import group_changes
+    G = group_changes(self.grouper, xb, xa, self.threshold)
+    items = [(i, g) for i, gs in enumerate(G) if len(gs) > 1 and loc['found'][i] for g in gs]
+    if not items: return
+    idx = torch.tensor([i for i, _ in items]); centre = torch.tensor([g['centre'] for _, g in items], dtype=torch.float32)
+    d = change_map(xb[idx], xa[idx])
+    for n, (_, g) in enumerate(items): d[n][~torch.from_numpy(ndimage.binary_dilation(g['mask'], iterations=2))] = 0
+    crop = self.reader.config['crop']
+    cb, ca, dc = crops(xb[idx], centre, crop), crops(xa[idx], centre, crop), (crops(d[:, None], centre, crop) / 2).clamp(0, 1)
+    kind, lb, la = (t.float().cpu() for t in _forward(self.reader, cb.to(self.device), ca.to(self.device), dc.to(self.device), centre.to(self.device)))
+    kp = kind.softmax(1); pb = [p.softmax(1) for p in _split(lb)]; pa = [p.softmax(1) for p in _split(la)]
+    per = {}
+    for n, (i, g) in enumerate(items):
+        text, k = _decode(kp[n], [p[n] for p in pb], [p[n] for p in pa])
+        if k == 'none': continue
+        cl = per.setdefault(i, [])
+        # one object read twice (a group split in two) gives the same clause at nearly the same place: keep one
+        if any(t == text and abs(g['centre'][0] - c[0]) + abs(g['centre'][1] - c[1]) < 8 for t, c, _ in cl): continue
+        cl.append((text, g['centre'], k))
+    for i, cl in per.items():
+        out[s + i] = '; '.join(t for t, _, _ in cl)
+        self.details[s + i].update(changes=len(cl), types=[k for _, _, k in cl])
 
 # %% ../nbs/05_captioning.ipynb #8c16ae21
 def _tokens(text): return re.findall(r"[a-z0-9]+", text.lower())
@@ -710,9 +748,6 @@ class VLMCaptioner(Captioner):
         "The chat text of one request (the template applied to two images and the prompt)."
         msgs = [{'role': 'user', 'content': [{'type': 'image'}, {'type': 'image'}, {'type': 'text', 'text': self.prompt}]}]
         return self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
-
-# %% ../nbs/05_captioning.ipynb #8100f4d0
-from .core import patch_method
 
 # %% ../nbs/05_captioning.ipynb #9b2e965c
 @patch_method

@@ -95,6 +95,15 @@ def _captioner_step():
 
 step('captioner', needs=('autoencoder',))(_captioner_step)
 
+# ---- change grouper (notebook 05a): votes each changed pixel of a pair to its object, so that the captioner names
+# every changed object; world pairs with 1-4 edited objects, autoencoder pairs as augmentation, a fixed step count
+def _grouper_step():
+    from gift_nb.grouping import build_grouper
+    _threads()
+    print('wrote', build_grouper(log=print))
+
+step('grouper', needs=('autoencoder',))(_grouper_step)
+
 # ---- LTX explainer (issue 12): pretrained on world images for a shipped classifier; its card quotes pLTX metrics
 def _ltx_step(name):
     def build():
