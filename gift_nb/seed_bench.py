@@ -249,6 +249,7 @@ class SeedBenchResult:
         return out
 
     def summary_line(self) -> str:
+        "Per method: its verdicts over the rows and its seconds, in one line."
         s = self.summary()
         return '; '.join(f"{m}: yes {d['yes']}, partly {d['partly']}, no {d['no']} of {d['yes'] + d['partly'] + d['no']} "
                          f"statable rows, cannot express {d['cannot express']} ({d['seconds']:.0f} s)" for m, d in s.items())
@@ -258,11 +259,18 @@ class SeedBenchResult:
         return format_table(self.cells()) + '\n' + self.summary_line()
 
     def __repr__(self): return self.format()
-    def to_dict(self) -> dict: return dict(settings=self.settings, env=self.env, summary=self.summary(), rows=self.rows)
+
+    def to_dict(self) -> dict:
+        "Settings, environment, summary and rows (JSON-able)."
+        return dict(settings=self.settings, env=self.env, summary=self.summary(), rows=self.rows)
+
     @classmethod
-    def from_dict(cls, d:dict): return cls(d['rows'], d.get('settings'), d.get('env'))
+    def from_dict(cls, d:dict, # the output of `to_dict`
+                 ): return cls(d['rows'], d.get('settings'), d.get('env'))
+
     @classmethod
-    def load(cls, path): return cls.from_dict(json.loads(Path(path).read_text()))
+    def load(cls, path, # a .json file written by `save`
+            ): return cls.from_dict(json.loads(Path(path).read_text()))
 
     def save(self, path, # a .json file
             ) -> Path:
