@@ -167,7 +167,7 @@ def texplain_concept(clf, # the classifier explained (its shipped translator, `t
     n = words.n_sentences(k)
     rates = {w: c / n for w, c in words.counts(k).items()}
     return {'concept': words_concept(rates, min_rate),
-            'evidence': {'top_words': [[w, round(c / n, 2)] for w, c in words.top(k, 8)], 'n_sentences': n}}
+            'evidence': {'top_words': [[w, round(c / n, 2)] for w, c in words.top(k, 12)], 'n_sentences': n}}
 
 # %% ../nbs/21_seed_bench.ipynb #14fa97c8
 METHODS = {
