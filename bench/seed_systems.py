@@ -2,8 +2,8 @@
 """The seed systems (CRAFT, LTX, TExplain) on the benchmark suite: each explanation read as a world concept and scored
 against the oracle's top rule (notebook 21). Prints the result as JSON and writes it to `--out`.
 
-    python bench/seed_systems.py                                  # all 12 tasks, 3 methods, 100 images per class
-    python bench/seed_systems.py --tasks red_metal,yellow --methods craft,ltx --n 50 --out /tmp/seeds.json
+    python -m bench.seed_systems                                  # all 12 tasks, 3 methods, 100 images per class
+    python -m bench.seed_systems --tasks red_metal,yellow --methods craft,ltx --n 50 --out /tmp/seeds.json
 
 Needs the shipped LTX explainers and TExplain translators of the suite (`make weights`, steps ltx:NAME, texplain:NAME)."""
 import argparse, json, os, sys
@@ -23,7 +23,6 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import torch
     torch.set_num_threads(a.threads or int(os.environ.get('OMP_NUM_THREADS') or 1))
-    sys.path.insert(0, str(ROOT))
     from gift_nb.seed_bench import run_seed_bench
     try:
         res = run_seed_bench(a.tasks.split(',') if a.tasks else None, a.methods.split(','), n=a.n, seed=a.seed, out=a.out,
