@@ -42,7 +42,8 @@ GROUPS = {
         'demo': [],            # the demo's wall time (target 180 s) and its result targets
         'notebook_times': [],  # the 60 s budget of each notebook under test
     },
-    'studies': {'ltx_deletion_diagnosis': [], 'blue_biased_ablation': [], 'world_probe': []},
+    'studies': {'ltx_deletion_diagnosis': [], 'blue_biased_ablation': [], 'world_probe': [],
+                'seed_systems': []},   # CRAFT, LTX and TExplain on the benchmark suite -> nbs/results/bench/seeds.json
 }
 LABELS = ('method', 'name', 'classifier', 'condition', 'task', 'hypothesis', 'notebook', 'baseline')   # fields naming a record
 QUALIFIERS = ('seed', 'split', 'metric')   # fields that tell apart records of one name (alone only where nothing else does)

@@ -370,6 +370,10 @@ def __call__(self:LTX, images, labels=None, steps:int=None) -> torch.Tensor:
 # %% ../nbs/11_ltx.ipynb #47dc05fd
 SHIPPED_LTX = {'red_metal': dict(mask_weight=5.0, ce_neg=False, lr=5e-3, finetune_lr=2e-3, steps=20, fractions=FINE_FRACTIONS,
                                   early_stop=5.0)}
+# the seed-systems benchmark (notebook 21) pretrains the same recipe for every other task of the benchmark suite
+SHIPPED_LTX.update({t: SHIPPED_LTX['red_metal'] for t in ('yellow', 'green_sphere', 'small_metal_sphere', 'red_and_blue', 'cube_or_cyan',
+                                                          'two_spheres', 'three_spheres', 'no_gray', 'blue_biased', 'red_shortcut',
+                                                          'blue_red_none')})
 # Fine-tuning overrides of `load_ltx` (the pretrained weights stay the card's): LTX's `use_logits_only` and `is_ce_neg`
 # prediction loss with λ = 15, plus our gradient-sized per-pixel offsets, all K steps, keeping the last of the tied best
 # steps. Chosen on validation images (nbs/11a_ltx_levers.ipynb); its test rows are at the end of this notebook.
