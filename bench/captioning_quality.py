@@ -165,6 +165,8 @@ def main(argv=None):
             emit(dict(condition=c, **common, n=0, counts=counts)); continue
         b, x = torch.cat(A['before']), torch.cat(A['after'])
         q, pred, misses = _with_controls(cap, b, x, A['refs'], np.random.default_rng([a.cf_seed, 5]))
+        q1, _, _ = _with_controls(single, b, x, A['refs'], np.random.default_rng([a.cf_seed, 5]))
+        q['single_change'] = dict(exact=q1['exact'], exact_changed=q1['exact_changed'])
         per, s = {}, 0
         for cname, k in A['per'].items():
             per[cname] = dict(n=k, exact=sum(same_change(p, r) for p, r in zip(pred[s:s + k], A['refs'][s:s + k])) / k); s += k
