@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/05_captioning.ipynb #1f395553
-from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, file_sha256, load_weights, patch_method
+from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, load_weights, save_weights, patch_method
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 
 # %% ../nbs/05_captioning.ipynb #d390d05b
@@ -420,18 +420,11 @@ def save_change_reader(reader:ChangeReader, # a trained reader (with `.train_inf
                        data:dict|None=None, # how the training data was made
                       ) -> Path:
     "Write `captioner.safetensors` and its model card `captioner.card.json`; returns the card's path."
-    from safetensors.torch import save_file
-    d = _weights_dir(weights_dir); d.mkdir(parents=True, exist_ok=True)
-    w = d / 'captioner.safetensors'
-    save_file({k: v.detach().cpu().contiguous() for k, v in reader.state_dict().items()}, str(w))
-    os.chmod(w, 0o644)
     card = dict(name='captioner', arch='ChangeReader', config=reader.config, n_params=sum(p.numel() for p in reader.parameters()),
                 domain=dict(data='gift_nb.world', size=64, note='a change captioner for the world, not a general VLM'),
                 grammar='canonical captions of Edit.describe: became / was removed / was added / nothing changed',
-                train=getattr(reader, 'train_info', {}), data=data or {}, metrics=metrics or {}, weights=w.name, sha256=file_sha256(w))
-    p = d / 'captioner.card.json'
-    p.write_text(json.dumps(card, indent=1))
-    return p
+                train=getattr(reader, 'train_info', {}), data=data or {}, metrics=metrics or {})
+    return save_weights(reader, _weights_dir(weights_dir), 'captioner', card)
 
 def load_change_reader(weights_dir=None, # folder (default: the package's `weights/`)
                        device=None, # torch device (default: cpu)

@@ -8,7 +8,8 @@ __all__ = ['RECORD_VERSION', 'VERIFICATION_STATUSES', 'GLOSSARY_NOTATION', 'GLOS
            'set_progress', 'progress_enabled', 'progress', 'Record', 'record_from_dict', 'Counterfactual', 'Caption',
            'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8', 'quantize', 'save_png',
            'load_png', 'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint', 'read_model_card',
-           'load_weights', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss', 'ModelCache', 'format_table']
+           'load_weights', 'save_weights', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss', 'ModelCache',
+           'format_table']
 
 # %% ../nbs/00_core.ipynb #6de06320
 import hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
@@ -558,6 +559,24 @@ def load_weights(path:str|Path, # the model card, e.g. `weights/autoencoder.card
     from safetensors.torch import load as load_safetensors
     card, w, data = _checked_weights(path, step)
     return card, load_safetensors(data)
+
+# %% ../nbs/00_core.ipynb #c0sw0002
+def save_weights(model, # a `torch.nn.Module` (its `state_dict()` is saved) or a dict of tensors
+                 folder:str|Path, # where to write (created if missing)
+                 name:str, # file stem: `NAME.safetensors` and `NAME.card.json`
+                 card:dict, # the model card's fields (`weights` and `sha256` are set here)
+                ) -> Path:
+    "Write `NAME.safetensors` and its model card `NAME.card.json` atomically; returns the card's path (read back with `load_weights`)."
+    from safetensors.torch import save as save_safetensors
+    sd = model.state_dict() if isinstance(model, torch.nn.Module) else dict(model)
+    data = save_safetensors({k: v.detach().cpu().contiguous() for k, v in sd.items()})
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    w, c = folder / f"{name}.safetensors", folder / f"{name}.card.json"
+    card = {**card, 'weights': w.name, 'sha256': hashlib.sha256(data).hexdigest()}
+    for path, payload in ((w, data), (c, json.dumps(card, indent=1).encode())):
+        tmp = path.with_name(path.name + '.tmp')
+        tmp.write_bytes(payload); os.chmod(tmp, 0o644); os.replace(tmp, path)
+    return c
 
 # %% ../nbs/00_core.ipynb #1f354406
 def _append_jsonl(path:Path, obj:dict):

@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/05a_change_groups.ipynb #f214ee0a
-from .core import progress, quantize, file_sha256, load_weights
+from .core import progress, quantize, load_weights, save_weights
 from .world import ATTRIBUTES, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 from .captioning import change_map, caption_of_edit, same_change, localise
 
@@ -245,17 +245,10 @@ def save_grouper(grouper:ChangeGrouper, # a trained grouper (with `.train_info` 
                  data:dict|None=None, # how the training data was made
                 ) -> Path:
     "Write `grouper.safetensors` and its model card `grouper.card.json`; returns the card's path."
-    from safetensors.torch import save_file
-    d = _weights_dir(weights_dir); d.mkdir(parents=True, exist_ok=True)
-    w = d / 'grouper.safetensors'
-    save_file({k: v.detach().cpu().contiguous() for k, v in grouper.state_dict().items()}, str(w))
-    os.chmod(w, 0o644)
     card = dict(name='grouper', arch='ChangeGrouper', config=grouper.config, n_params=sum(p.numel() for p in grouper.parameters()),
                 domain=dict(data='gift_nb.world', size=64, note='groups the changed pixels of a world pair by object; not a general segmenter'),
-                train=getattr(grouper, 'train_info', {}), data=data or {}, metrics=metrics or {}, weights=w.name, sha256=file_sha256(w))
-    p = d / 'grouper.card.json'
-    p.write_text(json.dumps(card, indent=1))
-    return p
+                train=getattr(grouper, 'train_info', {}), data=data or {}, metrics=metrics or {})
+    return save_weights(grouper, _weights_dir(weights_dir), 'grouper', card)
 
 def load_grouper(weights_dir=None, # folder (default: the package's `weights/`)
                  device=None, # torch device (default: cpu)
