@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/05_captioning.ipynb #1f395553
-from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, load_weights, save_weights, patch_method
+from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, save_weights, module_card, load_module, patch_method
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 
 # %% ../nbs/05_captioning.ipynb #d390d05b
@@ -420,21 +420,16 @@ def save_change_reader(reader:ChangeReader, # a trained reader (with `.train_inf
                        data:dict|None=None, # how the training data was made
                       ) -> Path:
     "Write `captioner.safetensors` and its model card `captioner.card.json`; returns the card's path."
-    card = dict(name='captioner', arch='ChangeReader', config=reader.config, n_params=sum(p.numel() for p in reader.parameters()),
-                domain=dict(data='gift_nb.world', size=64, note='a change captioner for the world, not a general VLM'),
-                grammar='canonical captions of Edit.describe: became / was removed / was added / nothing changed',
-                train=getattr(reader, 'train_info', {}), data=data or {}, metrics=metrics or {})
+    card = module_card(reader, 'captioner', data=data or {}, metrics=metrics or {},
+                       domain=dict(data='gift_nb.world', size=64, note='a change captioner for the world, not a general VLM'),
+                       grammar='canonical captions of Edit.describe: became / was removed / was added / nothing changed')
     return save_weights(reader, _weights_dir(weights_dir), 'captioner', card)
 
 def load_change_reader(weights_dir=None, # folder (default: the package's `weights/`)
                        device=None, # torch device (default: cpu)
                       ) -> ChangeReader:
     "The shipped change reader (no training); raises `FileNotFoundError` (missing) or `WeightsMismatch` (sha256) with the fix."
-    card, sd = load_weights(_weights_dir(weights_dir) / 'captioner.card.json', 'captioner')
-    r = ChangeReader(**card['config'])
-    r.load_state_dict(sd)
-    r.card = card
-    return r.to(device or 'cpu').eval()
+    return load_module(ChangeReader, _weights_dir(weights_dir) / 'captioner.card.json', 'captioner', device)
 
 # %% ../nbs/05_captioning.ipynb #d2c17be7
 def _check_pair(before, after, size=None):

@@ -8,8 +8,8 @@ __all__ = ['RECORD_VERSION', 'VERIFICATION_STATUSES', 'GLOSSARY_NOTATION', 'GLOS
            'set_progress', 'progress_enabled', 'progress', 'Record', 'record_from_dict', 'Counterfactual', 'Caption',
            'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8', 'quantize', 'save_png',
            'load_png', 'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint', 'read_model_card',
-           'load_weights', 'save_weights', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss', 'ModelCache',
-           'format_table']
+           'load_weights', 'save_weights', 'module_card', 'load_module', 'read_jsonl', 'config_hash', 'RunDir', 'Stage',
+           'CacheMiss', 'ModelCache', 'format_table']
 
 # %% ../nbs/00_core.ipynb #6de06320
 import hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
@@ -577,6 +577,25 @@ def save_weights(model, # a `torch.nn.Module` (its `state_dict()` is saved) or a
         tmp = path.with_name(path.name + '.tmp')
         tmp.write_bytes(payload); os.chmod(tmp, 0o644); os.replace(tmp, path)
     return c
+
+# %% ../nbs/00_core.ipynb #c0sw0005
+def module_card(module, # a `torch.nn.Module` with a `.config` dict of its constructor options
+                name:str, # the model's name (its file stem)
+                **fields, # further card fields (data, metrics, domain, ...)
+               ) -> dict:
+    "The model card of a module: name, class, constructor options, parameter count, training info (`.train_info`), and `fields`."
+    return dict(name=name, arch=type(module).__name__, config=dict(module.config),
+                n_params=sum(p.numel() for p in module.parameters()), train=getattr(module, 'train_info', {}), **fields)
+
+def load_module(cls, # the module's class, built as `cls(**card['config'])`
+                card_path:str|Path, # its model card
+                step:str|None=None, # the `tools/make_weights.py` step that rebuilds it, quoted in errors
+                device=None, # torch device (default: cpu)
+               ):
+    "A saved module: built from its card's options, filled with the checked weights, `.card` set, in eval mode."
+    card, sd = load_weights(card_path, step)
+    m = cls(**card['config']); m.load_state_dict(sd); m.card = card
+    return m.to(device or 'cpu').eval()
 
 # %% ../nbs/00_core.ipynb #1f354406
 def _append_jsonl(path:Path, obj:dict):

@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/05a_change_groups.ipynb #f214ee0a
-from .core import progress, quantize, load_weights, save_weights
+from .core import progress, quantize, save_weights, module_card, load_module
 from .world import ATTRIBUTES, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 from .captioning import change_map, caption_of_edit, same_change, localise
 
@@ -245,18 +245,15 @@ def save_grouper(grouper:ChangeGrouper, # a trained grouper (with `.train_info` 
                  data:dict|None=None, # how the training data was made
                 ) -> Path:
     "Write `grouper.safetensors` and its model card `grouper.card.json`; returns the card's path."
-    card = dict(name='grouper', arch='ChangeGrouper', config=grouper.config, n_params=sum(p.numel() for p in grouper.parameters()),
-                domain=dict(data='gift_nb.world', size=64, note='groups the changed pixels of a world pair by object; not a general segmenter'),
-                train=getattr(grouper, 'train_info', {}), data=data or {}, metrics=metrics or {})
+    card = module_card(grouper, 'grouper', data=data or {}, metrics=metrics or {},
+                       domain=dict(data='gift_nb.world', size=64, note='groups the changed pixels of a world pair by object; not a general segmenter'))
     return save_weights(grouper, _weights_dir(weights_dir), 'grouper', card)
 
 def load_grouper(weights_dir=None, # folder (default: the package's `weights/`)
                  device=None, # torch device (default: cpu)
                 ) -> ChangeGrouper:
     "The shipped grouper; raises `FileNotFoundError` (missing) or `WeightsMismatch` (sha256) with the fix."
-    card, sd = load_weights(_weights_dir(weights_dir) / 'grouper.card.json', 'grouper')
-    g = ChangeGrouper(**card['config']); g.load_state_dict(sd); g.card = card
-    return g.to(device or 'cpu').eval()
+    return load_module(ChangeGrouper, _weights_dir(weights_dir) / 'grouper.card.json', 'grouper', device)
 
 # %% ../nbs/05a_change_groups.ipynb #76d63e66
 def group_count_accuracy(grouper:ChangeGrouper, # a trained grouper
