@@ -74,7 +74,7 @@ def _suite(a, cap, single, ae, common, emit):
     "The suite condition: exactness on single- and multi-object counterfactual pairs of the benchmark's tasks."
     import numpy as np
     from gift_nb.captioning import same_change
-    from gift_nb.counterfactuals import reconstruct
+    from gift_nb.autoencoder import reconstruct
     t = time.perf_counter(); xb, xa, refs, n_obj, tasks = suite_pairs(a.suite_scenes, a.suite_seed); t_data = time.perf_counter() - t
     multi = np.array(n_obj) > 1
     for name, (b, x) in (('suite', (xb, xa)), ('suite:autoencoder', (reconstruct(ae, xb), reconstruct(ae, xa)))):
@@ -112,7 +112,7 @@ def main(argv=None):
     import numpy as np, torch
     torch.set_num_threads(a.threads)
     from gift_nb.captioning import ChangeCaptioner, world_pairs, caption_quality, same_change
-    from gift_nb.counterfactuals import load_autoencoder, reconstruct
+    from gift_nb.autoencoder import load_autoencoder, reconstruct
     cap, ae = ChangeCaptioner(device='cpu'), load_autoencoder()
     common = dict(bench='captioning_quality', model=cap.model_id, autoencoder=ae.card['sha256'][:12], threads=a.threads)
     conditions = {}
@@ -134,7 +134,8 @@ def main(argv=None):
     if not a.cf: return summary()
     from gift_nb.classifier import load_classifier
     from gift_nb.world import make_dataset
-    from gift_nb.counterfactuals import CounterfactualExplainer, SceneSearchExplainer, project_counterfactual
+    from gift_nb.counterfactuals import CounterfactualExplainer
+    from gift_nb.cf_quality import SceneSearchExplainer, project_counterfactual
     conds = ['stage1:semantic', 'stage1:within_tol'] + ([] if a.no_scene_search else ['scene_search'])
     acc = {c: dict(before=[], after=[], refs=[], per={}) for c in conds}
     counts, t0 = {}, time.perf_counter()

@@ -27,7 +27,9 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     from gift_nb.classifier import load_classifier
     from gift_nb.world import make_dataset
-    from gift_nb.counterfactuals import CounterfactualExplainer, SceneSearchExplainer, load_autoencoder, cf_metrics, edit_candidates
+    from gift_nb.counterfactuals import CounterfactualExplainer
+    from gift_nb.autoencoder import load_autoencoder
+    from gift_nb.cf_quality import SceneSearchExplainer, cf_metrics, edit_candidates
     methods = ['latent', 'scene-search'] if a.method == 'both' else [a.method]
     kw = {k: json.loads(v) for k, v in (s.split('=', 1) for s in a.set)}
     ae = load_autoencoder()

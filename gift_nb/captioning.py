@@ -308,7 +308,7 @@ def _labels(scene, edit, kind):
 
 def _ae_variants(xb, xa, ae, rng, p_ae, log=None):
     "Replace a fraction `p_ae` of pairs by autoencoder versions: both images reconstructed, or stage-1-style composites."
-    from gift_nb.counterfactuals import reconstruct
+    from gift_nb.autoencoder import reconstruct
     sel = torch.from_numpy(np.nonzero(rng.random(len(xb)) < p_ae)[0])
     if not len(sel): return xb, xa, torch.zeros(len(xb), dtype=torch.long)
     t = time.perf_counter()
@@ -329,9 +329,9 @@ def ground_fill(before:torch.Tensor, # a scene image [3,H,W]
     """A removal as stage 1's snap paints it: the non-ground pixels connected to the change (the object and whatever
     touches it) become ground (the median grey of each row), 8-bit. Returns `after` when nothing changed."""
     from scipy import ndimage
-    from gift_nb.counterfactuals import _ground_rows
+    from gift_nb.counterfactuals import ground_rows
     changed = ((after - before).abs().amax(0) > 0.1).numpy()
-    g = _ground_rows(before)
+    g = ground_rows(before)
     ng = ((before - g).abs().amax(0) > 0.02).numpy() & ndimage.binary_dilation(changed, iterations=grow)
     lab, _ = ndimage.label(ng)
     ids = np.unique(lab[changed & ng]); ids = ids[ids > 0]
@@ -656,7 +656,7 @@ def build_change_captioner(n_pairs:int=24000, # training pairs
                            log=None, # a function called with progress lines
                           ) -> Path:
     "Train the shipped change reader (world pairs with autoencoder augmentation), measure it, save it; returns the card's path."
-    from gift_nb.counterfactuals import load_autoencoder, reconstruct
+    from gift_nb.autoencoder import load_autoencoder, reconstruct
     t0, load0 = time.perf_counter(), os.getloadavg()
     ae = load_autoencoder()
     data = reader_data(n_pairs, seed=seed, autoencoder=ae, p_ae=p_ae, p_fill=p_fill, log=log)

@@ -209,11 +209,11 @@ def _b_latent_ae(ctx, **o):
     return CounterfactualExplainer(ctx['classifier'], k=ctx['k'], seed=ctx['seed'], show_progress=False, **o)
 
 def _b_scene_search(ctx, **o):
-    from gift_nb.counterfactuals import SceneSearchExplainer
+    from gift_nb.cf_quality import SceneSearchExplainer
     return SceneSearchExplainer(ctx['classifier'], k=ctx['k'], show_progress=False, **o)
 
 def _b_diffusion(ctx, model, **o):
-    from gift_nb.counterfactuals import DiffusionCounterfactualExplainer
+    from gift_nb.diffusion import DiffusionCounterfactualExplainer
     return DiffusionCounterfactualExplainer(ctx['classifier'], str(model), k=ctx['k'], seed=ctx['seed'], show_progress=False, **o)
 
 def _b_change(ctx, **o):

@@ -277,7 +277,7 @@ def build_grouper(n_pairs:int=6000, # training pairs
                   log=None, # a function called with progress lines
                  ) -> Path:
     "Train the shipped grouper, measure it on held-out pairs, save it; returns the card's path."
-    from gift_nb.counterfactuals import load_autoencoder
+    from gift_nb.autoencoder import load_autoencoder
     t0, load0 = time.perf_counter(), os.getloadavg()
     ae = load_autoencoder()
     data = grouper_data(n_pairs, seed=seed, autoencoder=ae, p_ae=p_ae)

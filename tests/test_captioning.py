@@ -72,7 +72,7 @@ def test_shipped_card_is_the_make_weights_recipe():
     autoencoder its augmentation used is the one that ships."""
     import inspect
     from gift_nb.captioning import build_change_captioner, train_reader
-    from gift_nb.counterfactuals import load_autoencoder
+    from gift_nb.autoencoder import load_autoencoder
     card = load_change_reader().card
     assert card['train']['steps'] == card['train']['planned_steps'] == inspect.signature(build_change_captioner).parameters['steps'].default
     assert 'budget_s' not in inspect.signature(train_reader).parameters

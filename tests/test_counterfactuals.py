@@ -7,8 +7,9 @@ from gift_nb.core import quantize
 from gift_nb.classifier import as_classifier, load_classifier
 from gift_nb.testing import TinyCNN
 from gift_nb.world import Obj, Scene, render, TASKS, make_dataset
-from gift_nb.counterfactuals import (WorldAutoencoder, CounterfactualExplainer, cf_metrics, project_counterfactual,
-                                     edit_candidates, CounterfactualViewer, load_autoencoder, ae_loss, reconstruct)
+from gift_nb.autoencoder import WorldAutoencoder, load_autoencoder, ae_loss, reconstruct
+from gift_nb.counterfactuals import CounterfactualExplainer, CounterfactualViewer
+from gift_nb.cf_quality import cf_metrics, project_counterfactual, edit_candidates
 
 @pytest.fixture(scope='module')
 def tiny():
@@ -115,7 +116,7 @@ def test_viewer_state(tiny):
 def test_ae_loss_prefers_sharp():
     x = render(Scene((Obj('cube', 'red', 'large', 'metal'),)))
     blurry = torch.nn.functional.avg_pool2d(x, 5, stride=1, padding=2)
-    from gift_nb.counterfactuals import _background
+    from gift_nb.autoencoder import _background
     assert ae_loss(x, x, _background()) == 0 and ae_loss(blurry, x, _background()) > 0
 
 def test_shipped_autoencoder():
@@ -134,7 +135,7 @@ def test_sparsify_keeps_flip_and_shrinks_edit():
         if p.valid: assert q.meta['changed'] <= p.meta['changed'] + 1e-9
 
 def test_snap_keeps_flip_and_makes_world_edits():
-    from gift_nb.counterfactuals import cf_metrics
+    from gift_nb.cf_quality import cf_metrics
     clf = load_classifier('red_metal', device='cpu')
     x, _, scenes = make_dataset(clf.task, 8, seed=7, split='test')
     out = {}

@@ -6,8 +6,9 @@ import torch
 from gift_nb.core import Caption, Counterfactual, quantize
 from gift_nb.classifier import load_classifier
 from gift_nb.world import TASKS, Obj, Scene, make_dataset, render
-from gift_nb.counterfactuals import (DiffusionCounterfactualExplainer, SceneSearchExplainer, CounterfactualViewer,
-                                     cf_metrics, scene_edits)
+from gift_nb.counterfactuals import CounterfactualViewer
+from gift_nb.diffusion import DiffusionCounterfactualExplainer
+from gift_nb.cf_quality import SceneSearchExplainer, cf_metrics, scene_edits
 
 diffusers = pytest.importorskip('diffusers')
 diffusers.utils.logging.disable_progress_bar()

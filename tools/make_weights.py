@@ -72,11 +72,11 @@ for _t in SHIPPED_TASKS + SUITE_TASKS: step(f'profile:{_t}', needs=(f'classifier
 # but its model card quotes how often reconstructions keep each shipped classifier's decision
 def _autoencoder_step():
     import tempfile
-    from gift_nb.counterfactuals import train_autoencoder
+    from gift_nb.autoencoder import train_autoencoder
     ckpt = Path(os.environ.get('GIFT_NB_AE_CKPT', Path(tempfile.gettempdir()) / 'gift_nb_autoencoder.ckpt'))
     # a fixed step count (not a wall-time budget), so a rebuild is reproducible; GIFT_NB_AE_STEPS overrides it
     ae = train_autoencoder(steps=int(os.environ.get('GIFT_NB_AE_STEPS', 2000)), ckpt=ckpt, log=print)
-    from gift_nb.counterfactuals import save_autoencoder
+    from gift_nb.autoencoder import save_autoencoder
     print('wrote', save_autoencoder(ae, classifiers=SHIPPED_TASKS, log=print))
     ckpt.unlink(missing_ok=True)  # the checkpoint only serves to resume a killed build
 
