@@ -13,7 +13,7 @@ TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OF
 help:
 	@echo "make demo     run gift-nb demo (creates .venv and installs on first use)"
 	@echo "make test     check notebooks and library are in sync, then run every test and notebook"
-	@echo "make sync     nbdev_clean + nbdev_export + README.md from nbs/index.ipynb (run before committing)"
+	@echo "make sync     strip progress bars + nbdev_clean + nbdev_export + README.md from nbs/index.ipynb (run before committing)"
 	@echo "make weights  retrain every shipped model in dependency order"
 	@echo "make nbs      execute every notebook in full mode and save its outputs"
 	@echo "make bench    python -m bench: every script of bench/ (groups speed, targets, studies; long) -> nbs/results/bench_suite.json,"
@@ -35,6 +35,7 @@ demo: $(STAMP)
 	$(VENV)/bin/gift-nb demo
 
 sync: $(STAMP)
+	$(PY) tools/strip_progress.py
 	$(VENV)/bin/nbdev_clean
 	$(VENV)/bin/nbdev_export
 	$(PY) tools/render_readme.py

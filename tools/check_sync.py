@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Fail when the committed notebooks are not clean, or `gift_nb/` / README.md are not generated from them.
 
-Runs `nbdev_clean`, `nbdev_export` and `tools/render_readme.py`, and compares file hashes before and after,
+Runs `tools/strip_progress.py` (no progress-bar residue in saved outputs), `nbdev_clean`, `nbdev_export` and `tools/render_readme.py`, and compares file hashes before and after,
 so uncommitted edits elsewhere never trip it. Exit status 1 lists every file that the three commands changed."""
 import hashlib, subprocess, sys
 from pathlib import Path
@@ -21,13 +21,14 @@ def run(*cmd):
 
 if __name__ == '__main__':
     before = snapshot()
+    run(sys.executable, ROOT/'tools'/'strip_progress.py')
     run(BIN/'nbdev_clean')
     run(BIN/'nbdev_export')
     run(sys.executable, ROOT/'tools'/'render_readme.py')
     after = snapshot()
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     if changed:
-        print("Notebooks and library are out of sync: `nbdev_clean`, `nbdev_export` and tools/render_readme.py changed:",
+        print("Notebooks and library are out of sync: tools/strip_progress.py, `nbdev_clean`, `nbdev_export` and tools/render_readme.py changed:",
               *(f"  {c}" for c in changed),
               "They have been regenerated now: review and commit them (`make sync` does the same), then run `make test` again.",
               sep='\n', file=sys.stderr)

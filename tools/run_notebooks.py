@@ -2,7 +2,7 @@
 """`make nbs`: execute every notebook (or those named) in full mode and save its outputs, so the committed notebooks
 show real figures. Full mode: IN_TEST unset, `#| slow` cells run; `#| gpu`, `#| notest` and `#| eval: false` cells are
 skipped unless NBDEV_FLAGS names them;
-`NBS_SKIP="slow"` also skips the slow cells (e.g. those that retrain shipped models). Each notebook runs in its own interpreter; it is then cleaned with nbdev_clean."""
+`NBS_SKIP="slow"` also skips the slow cells (e.g. those that retrain shipped models). Each notebook runs in its own interpreter; progress bars are then stripped from the saved outputs (tools/strip_progress.py) and the notebooks cleaned with nbdev_clean."""
 import os, subprocess, sys, time
 from pathlib import Path
 
@@ -35,6 +35,7 @@ def main(names):
         r = subprocess.run([sys.executable, '-c', ONE, str(nb), os.environ.get('NBDEV_FLAGS', ''), os.environ.get('NBS_SKIP', '')], cwd=ROOT, env=env)
         print(f"{nb.name}: {'ok' if r.returncode == 0 else 'FAILED'} in {time.perf_counter() - t:.0f} s", flush=True)
         if r.returncode: sys.exit(r.returncode)
+    subprocess.run([sys.executable, ROOT/'tools'/'strip_progress.py'], cwd=ROOT, check=True)   # no progress-bar residue in the docs
     subprocess.run([Path(sys.executable).parent/'nbdev_clean'], cwd=ROOT, check=True)
 
 if __name__ == '__main__': main(sys.argv[1:])
