@@ -151,11 +151,16 @@ def _llm(clf, k, seed):
     if smollm2_path() is None: raise ValueError("the 'llm proposer' variant needs SmolLM2: install it with `make llm`")
     return {'proposer': LLMProposer()}
 
+def _no_captions(clf, k, seed):
+    from gift_nb.hypotheses import PairStatsProposer
+    return {'proposer': PairStatsProposer(show_progress=False)}
+
 VARIANTS = {   # name -> (components given to GIFT, built per classifier and class; what the variant changes)
     'default': (lambda clf, k, seed: {}, "GIFT's default components"),
     'no world priors': (_latent_no_priors, "latent counterfactuals without the world priors (palette, metal and sphere snaps)"),
     'scene search': (_scene_search, "stage 1 by exact scene-graph search instead of the latent search"),
     'llm proposer': (_llm, "stage 3 by the SmolLM2 LLM instead of the caption aggregator (`make llm`)"),
+    'no captions': (_no_captions, "stage 3 from raw pair statistics (pixels and the classifier's flips), never the captions"),
 }
 
 # %% ../nbs/20_benchmark.ipynb #86dbfde1
