@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['SUITE', 'QUICK', 'ACCURACY_FLOOR', 'VARIANTS', 'DEFINITIONS', 'TARGETS', 'VERDICT_COLORS', 'BenchTask', 'check_task',
-           'accuracy_of', 'RuleIndex', 'score_run', 'run_task', 'BenchResult', 'run_benchmark']
+           'accuracy_of', 'RuleIndex', 'score_run', 'run_task', 'BenchResult', 'run_benchmark', 'ablation_rows',
+           'format_ablations', 'plot_ablations']
 
 # %% ../nbs/20_benchmark.ipynb #27d4504e
 import json, math, os, platform, subprocess, tempfile, time
@@ -151,11 +152,16 @@ def _llm(clf, k, seed):
     if smollm2_path() is None: raise ValueError("the 'llm proposer' variant needs SmolLM2: install it with `make llm`")
     return {'proposer': LLMProposer()}
 
+def _no_captions(clf, k, seed):
+    from gift_nb.hypotheses import PairStatsProposer
+    return {'proposer': PairStatsProposer(show_progress=False)}
+
 VARIANTS = {   # name -> (components given to GIFT, built per classifier and class; what the variant changes)
     'default': (lambda clf, k, seed: {}, "GIFT's default components"),
     'no world priors': (_latent_no_priors, "latent counterfactuals without the world priors (palette, metal and sphere snaps)"),
     'scene search': (_scene_search, "stage 1 by exact scene-graph search instead of the latent search"),
     'llm proposer': (_llm, "stage 3 by the SmolLM2 LLM instead of the caption aggregator (`make llm`)"),
+    'no captions': (_no_captions, "stage 3 from raw pair statistics (pixels and the classifier's flips), never the captions"),
 }
 
 # %% ../nbs/20_benchmark.ipynb #86dbfde1
@@ -388,3 +394,50 @@ def run_benchmark(tasks=None, # task names (default: the whole `SUITE`, or `QUIC
                       dict(before=before, after=_env(), wall=round(time.perf_counter() - t0, 1)))
     res.paths = res.save(out)
     return res
+
+# %% ../nbs/20_benchmark.ipynb #65ca7b98
+def ablation_rows(results, # `BenchResult`s of full runs of the suite: the default and its variants and sizes
+                 ) -> list:
+    "One line per run: the 64-image runs in `VARIANTS` order, 'no verification' read off the default run's stage 3, then other sizes."
+    order = {v: i for i, v in enumerate(VARIANTS)}
+    def key(b): n = b.settings.get('n', 64); return (n != 64, order.get(b.settings.get('variant', 'default'), len(order)), n)
+    out = []
+    for b in sorted(results, key=key):
+        v, n, s = b.settings.get('variant', 'default'), b.settings.get('n', 64), b.summary()
+        line = dict(run=v, variant=v, n=n, rows=s['scored'], top_right=s['top_right'], stage3_right=s['stage3_top_right'],
+                    false_acceptances=s['false_acceptances'], accepted=s['accepted'], recall=s['recall'], seconds=s['stage_seconds'], wall=b.env.get('wall'))
+        out.append(line)
+        if v == 'default' and n == 64:   # without stage 4: stage 3's best hypothesis is the answer, nothing is verified
+            out.append({**line, 'run': 'no verification', 'top_right': s['stage3_top_right'], 'false_acceptances': None, 'accepted': None, 'wall': None,
+                        'seconds': round(s['stage_seconds'] - sum(s['seconds'].get(x, 0) for x in ('verification', 'oracle')), 1)})
+    return out
+
+# %% ../nbs/20_benchmark.ipynb #dff78883
+def format_ablations(rows:list, # from `ablation_rows`
+                    ) -> str:
+    "The ablation table as fixed-width text."
+    def pc(x): return '—' if x is None or x != x else f"{x:.0%}"
+    cells = [['run', 'n', 'rows', 'top right', "stage 3 alone", 'false acc. / accepted', 'recall', 'stages s', 'wall s']]
+    for r in rows:
+        cells.append([r['run'], str(r['n']), str(r['rows']), pc(r['top_right']), pc(r['stage3_right']),
+                      '—' if r['accepted'] is None else f"{r['false_acceptances']} / {r['accepted']}",
+                      '—' if r['recall'] != r['recall'] else f"{r['recall']:.2f}", f"{r['seconds']:.0f}", '—' if r.get('wall') is None else f"{r['wall']:.0f}"])
+    return format_table(cells)
+
+# %% ../nbs/20_benchmark.ipynb #406c418d
+def plot_ablations(rows:list, # from `ablation_rows`
+                   ax=None, # matplotlib axes (default: a new figure)
+                  ) -> tuple:
+    "Per run: share of rows whose answer is right with verification (stages 1-4) and with stage 3's best hypothesis alone."
+    import matplotlib.pyplot as plt
+    if ax is None: fig, ax = plt.subplots(figsize=(7, 0.42 * len(rows) + 1.2))
+    else: fig = ax.figure
+    y = np.arange(len(rows))[::-1]
+    ax.barh(y + 0.2, [r['top_right'] for r in rows], 0.4, color=VERDICT_COLORS['equivalent'], label="answer right (verified top)")
+    ax.barh(y - 0.2, [r['stage3_right'] for r in rows], 0.4, color='#b0b0b0', label="stage 3's best hypothesis right")
+    ax.set_yticks(y, [r['run'] + ('' if r['n'] == 64 else f" (n={r['n']})") for r in rows])
+    ax.axvline(TARGETS['top_right'], color='k', lw=0.8, ls=':')
+    ax.set_xlim(0, 1.0); ax.set_xlabel('share of the suite\'s rows')
+    ax.set_title('Ablations on the benchmark suite')
+    ax.legend(loc='lower left', bbox_to_anchor=(1.01, 0), frameon=False, fontsize=8)
+    return fig, ax

@@ -8,7 +8,8 @@ __all__ = ['IN_TEST', 'EDIT_TYPES', 'PROMPT_VERSION', 'SYSTEM_PROMPT', 'REPAIR_P
            'extract_phrases', 'minilm_path', 'SentenceEmbedder', 'LexicalEmbedder', 'default_embedder',
            'cluster_phrases', 'canonical', 'CaptionAggregator', 'random_edit', 'oracle_flip_captions',
            'caption_summary', 'build_messages', 'parse_llm_json', 'HFChat', 'tiny_random_chat', 'smollm2_path',
-           'load_smollm2', 'LLMProposer', 'plot_hypotheses', 'rank_of']
+           'load_smollm2', 'LLMProposer', 'pixel_colors', 'pair_blobs', 'blob_holds', 'PairStatsProposer',
+           'oracle_flip_pairs', 'plot_hypotheses', 'rank_of']
 
 # %% ../nbs/06_hypotheses.ipynb #e8b3c482
 import itertools, json, logging, math, os, re, warnings
@@ -18,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 # %% ../nbs/06_hypotheses.ipynb #3701c382
-from .core import Caption, Hypothesis, ModelCache, progress, record_from_dict
-from .world import (ATTRIBUTES, SYNONYMS, And, AtLeast, Concept, Not, Or, Rule, Task, at_least, concept, equivalent,
+from .core import Caption, Counterfactual, Hypothesis, ModelCache, progress, record_from_dict
+from .world import (ATTRIBUTES, COLOR_RGB, COLORS, SYNONYMS, And, AtLeast, Concept, Not, Or, Rule, Task, at_least, concept, equivalent,
                            exists, parse_rule, rule_from_json)
 
 # %% ../nbs/06_hypotheses.ipynb #bc18f8d1
@@ -428,6 +429,7 @@ def _sub_concepts(c):
 class CaptionAggregator:
     "Stage 3's embedded default: ranked 'class k = presence of <rule>' hypotheses from parsed (and embedded) captions."
     name = 'aggregator'
+    counts_measured = False   # a caption names one object: a count proposal carries its concept's local effects
     def __init__(self,
                  max_per_class:int=10, # hypotheses sent to stage 4 per class
                  max_combined:int=5, # at most this many `&`/`|` combinations among those sent per class (the other slots keep single concepts and their counts)
@@ -532,7 +534,7 @@ def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of,
     self.log.setdefault('refined', {})[k] = len(refined)
     for g in sorted(good + refined, key=_Cand.key)[:self.n_counts]:
         for n in self.counts:
-            if n > 1: out.append(cand(at_least(n, g.rule.concept), 'count', g.effects))
+            if n > 1: out.append(cand(at_least(n, g.rule.concept), 'count', None if self.counts_measured else g.effects))
     for name, (e, members) in free.items():
         rule = None
         for t in (f"there is {name}", f"there is a {name}"):
@@ -1003,6 +1005,174 @@ def _hypotheses(self:LLMProposer, props, items) -> list:
     out = agg._finish(cands, items, binary, source='llm')
     for h in out: h.score = h.provenance.pop('evidence_score')
     return out
+
+# %% ../nbs/06_hypotheses.ipynb #34785870
+_CHROMATIC = tuple(c for c in COLORS if c != 'gray')
+_PAL = np.array([COLOR_RGB[c] for c in _CHROMATIC], np.float32) / 255
+_HUE = (_PAL - _PAL.mean(1, keepdims=True)) / np.linalg.norm(_PAL - _PAL.mean(1, keepdims=True), axis=1, keepdims=True)
+_RATIO = _PAL.min(1) / _PAL.max(1)   # a matte surface keeps its colour's min/max channel ratio under any shading
+
+def _hwc(img):
+    a = img.detach().cpu().float().numpy() if hasattr(img, 'detach') else np.asarray(img, np.float32)
+    if a.ndim != 3 or 3 not in (a.shape[0], a.shape[-1]): raise ValueError(f"expected one RGB image [3,H,W] or [H,W,3], got shape {a.shape}")
+    return a.transpose(1, 2, 0) if a.shape[0] == 3 and a.shape[-1] != 3 else a
+
+def pixel_colors(img, # one RGB image in [0,1]: [3,H,W] (torch or numpy) or [H,W,3]
+                 min_chroma:float=0.12, # max - min channel of a coloured pixel
+                 min_saturation:float=0.45, # or (max - min) / max: a coloured surface in shade keeps its saturation
+                 dark:float=0.27, # a neutral pixel darker than this is a gray surface (the ground is lighter, even in shadow)
+                 shine:float=0.75, # a neutral pixel lighter than this is a highlight (the ground is darker)
+                ) -> tuple:
+    "(labels, whiteness, highlights) per pixel: index into `COLORS` by hue (-1: ground), white beyond the colour's own min/max ratio, highlight mask."
+    a = _hwc(img); mx, mn = a.max(-1), a.min(-1)
+    c = a - a.mean(-1, keepdims=True)
+    best = ((c / np.maximum(np.linalg.norm(c, axis=-1, keepdims=True), 1e-6)) @ _HUE.T).argmax(-1)
+    chroma = (mx - mn >= min_chroma) | ((mx - mn >= min_saturation * mx) & (mx > 0.06))
+    lab = np.full(a.shape[:2], -1, int)
+    lab[chroma] = np.array([COLORS.index(n) for n in _CHROMATIC])[best[chroma]]
+    lab[~chroma & (mx < dark)] = COLORS.index('gray')
+    return lab, np.where(chroma, mn - mx * _RATIO[best], 0.), ~chroma & (mn > shine)
+
+# %% ../nbs/06_hypotheses.ipynb #29d99ebe
+def pair_blobs(img, # one RGB image in [0,1]: [3,H,W] (torch or numpy) or [H,W,3]
+               min_area:int=8, # smallest region kept, in pixels
+               large_area:int=95, # a region of at least this many pixels is 'large'
+               large_gray:int=50, # the same for gray (only its darker side is told from the ground)
+               rim:float=0.6, # a gray region with more than this share of its pixels within 2 pixels of a colour is that object's dark rim
+               metal_white:float=0.035, # a region whose 75th percentile of whiteness exceeds this is 'metal' (or one with a highlight)
+               sphere:tuple=(1.05, 0.86), # (height/width below, share of its box filled below): a round outline, 'sphere'
+               cylinder:float=1.25, # height/width above this: 'cylinder'; otherwise 'cube'
+               **kw, # passed to `pixel_colors`
+              ) -> list:
+    "The objects pixel statistics see: connected regions of one colour, each with a colour, material, size and shape read from its pixels."
+    from scipy import ndimage
+    lab, white, shine = pixel_colors(img, **kw)
+    out = []
+    for ci, name in enumerate(COLORS):
+        comp, _ = ndimage.label(lab == ci, structure=np.ones((3, 3), bool))
+        for j, (ys, xs) in enumerate(ndimage.find_objects(comp), 1):
+            m = comp[ys, xs] == j; area = int(m.sum())
+            if area < min_area: continue
+            near = (slice(max(ys.start - 2, 0), ys.stop + 2), slice(max(xs.start - 2, 0), xs.stop + 2))
+            own = comp[near] == j; grown = ndimage.binary_dilation(own, iterations=2)
+            if name == 'gray' and (own & ndimage.binary_dilation((lab[near] >= 0) & (lab[near] != ci), iterations=2)).sum() > rim * area: continue
+            lit = int((shine[near] & grown).sum())
+            core = ndimage.binary_erosion(m) if area >= 4 * min_area else m   # edges blend with the ground
+            metal = lit > 0 or (name != 'gray' and core.any() and float(np.percentile(white[ys, xs][core], 75)) > metal_white)
+            h, w = ys.stop - ys.start, xs.stop - xs.start
+            fill = ndimage.binary_fill_holes(m).sum() / (h * w)
+            shape = 'sphere' if h / w < sphere[0] and fill < sphere[1] else ('cylinder' if h / w > cylinder else 'cube')
+            out.append({'color': name, 'material': 'metal' if metal else 'rubber', 'size': 'large' if area >= (large_gray if name == 'gray' else large_area) else 'small',
+                        'shape': shape, 'area': area})
+    return out
+
+# %% ../nbs/06_hypotheses.ipynb #2a1b92a3
+def blob_holds(rule, # a world rule (or its text)
+               blobs:list, # attribute dicts of the objects seen (from `pair_blobs`)
+              ) -> bool:
+    "Does `rule` hold of the objects seen? Its concepts are matched against each region's attributes."
+    rule = parse_rule(rule)
+    if isinstance(rule, AtLeast): return sum(all(b.get(a) == v for a, v in rule.concept.attrs) for b in blobs) >= rule.n
+    if isinstance(rule, Not): return not blob_holds(rule.a, blobs)
+    if isinstance(rule, And): return blob_holds(rule.a, blobs) and blob_holds(rule.b, blobs)
+    if isinstance(rule, Or): return blob_holds(rule.a, blobs) or blob_holds(rule.b, blobs)
+    raise TypeError(f"blob_holds cannot evaluate a {type(rule).__name__}")
+
+# %% ../nbs/06_hypotheses.ipynb #092e36b5
+class PairStatsProposer(CaptionAggregator):
+    "Stage 3 without captions: the aggregator's hypotheses and ranking, with evidence read from the counterfactual pairs' pixels."
+    name = 'pair statistics'
+    needs_pairs = True   # the pipeline calls it with the pairs (records, x, x'), never the captions
+    counts_measured = True   # a count's effect is read from the objects seen, not its concept's
+    def __init__(self,
+                 max_attrs:int=3, # attributes in one concept (1 to 4; every concept up to this size is scored, none refined)
+                 blob_options:dict|None=None, # options of `pair_blobs` (thresholds of the pixel statistics)
+                 **kw, # `CaptionAggregator` options (max_per_class, max_combined, n_combine, counts, min_score, ...)
+                ):
+        super().__init__(max_attrs=max_attrs, refine_attrs=max_attrs, **kw)
+        self.blob_options = dict(blob_options or {})
+
+    def config(self) -> dict:
+        return {**super().config(), 'blob_options': self.blob_options}
+
+    def __repr__(self): return f"PairStatsProposer(max_per_class={self.max_per_class}, max_attrs={self.max_attrs})"
+
+# %% ../nbs/06_hypotheses.ipynb #e24f652d
+def _blob_concepts(blobs, max_attrs):
+    "Every concept of up to `max_attrs` attributes that some seen object matches."
+    out = set()
+    for b in blobs:
+        names = [a for a in ATTRIBUTES if a in b]
+        for r in range(1, min(max_attrs, len(names)) + 1):
+            for sub in itertools.combinations(names, r): out.add(concept(**{a: b[a] for a in sub}))
+    return sorted(out, key=lambda c: (len(c.attrs), c.attrs))
+
+@patch_method
+def __call__(self:PairStatsProposer,
+             pairs, # stage 1's `Counterfactual` records (or dicts); invalid ones are skipped
+             x, # their original images [N,3,H,W] in [0,1]
+             xc, # their counterfactual images [N,3,H,W]
+             classes=None, # classes to explain (default: every class seen in the directions)
+            ) -> list:
+    "Ranked `Hypothesis` records (source 'pairs'): each concept's effect on a pair is whether it holds of x' minus of x."
+    self.log = {'proposer': self.name, 'max_per_class': self.max_per_class}
+    pairs = [record_from_dict(p) if isinstance(p, dict) else p for p in pairs]
+    if len(pairs) != len(x) or len(pairs) != len(xc):
+        raise ValueError(f"got {len(pairs)} pairs but {len(x)} images x and {len(xc)} images x'")
+    keep = [i for i, p in enumerate(pairs) if p.valid and p.pred_before != p.pred_after]
+    self.log['pairs'] = {'read': len(pairs), 'flips': len(keep)}
+    if not keep:
+        self._warn(f"stage 3 has nothing to aggregate: none of the {len(pairs)} pairs is a flip; no hypotheses proposed (check stage 1)")
+        return []
+    items = [FlipItem(pairs[i].id, *_direction(pairs[i].direction, f"pairs[{i}]"), clauses=[]) for i in keep]
+    before = [pair_blobs(x[i], **self.blob_options) for i in keep]
+    after = [pair_blobs(xc[i], **self.blob_options) for i in keep]
+    self.log['objects_seen'] = round(float(np.mean([len(b) for b in before + after])), 2)
+    seen = sorted({it.src for it in items} | {it.dst for it in items})
+    binary = set(seen) <= {0, 1}
+    classes = list(seen if classes is None else classes)
+    self.log.update(classes=classes, binary=binary, items=len(items))
+    cache = {}
+    def effect_of(rule):   # per pair: +1 when the rule holds of x' and not of x, -1 the reverse, 0 otherwise
+        key = canonical(rule)
+        if key not in cache: cache[key] = np.array([int(blob_holds(rule, a)) - int(blob_holds(rule, b)) for b, a in zip(before, after)], int)
+        return cache[key]
+    single = {c: effect_of(exists(c)) for c in _blob_concepts([b for bs in before + after for b in bs], self.max_attrs)}
+    cands = []
+    for k in progress(classes, show=self.show_progress, desc='hypotheses', leave=False):
+        signs = _signs(items, k)
+        absences = self.absences and (True if not binary else ('mixed' if k == 1 else False))
+        if (signs != 0).any(): cands += self._class_candidates(k, signs, single, {}, effect_of, (), absences=absences)
+    self.log['candidates'] = len(cands)
+    out = self._finish(cands, items, binary, source='pairs')
+    for h in out: h.provenance['pairs'] = h.provenance.pop('captions')
+    if not out: self._warn("no concept is supported consistently enough by the pairs (min_score / min_support); no hypotheses")
+    return out
+
+# %% ../nbs/06_hypotheses.ipynb #f54f951c
+def oracle_flip_pairs(classifier, # a `Classifier` (images -> probabilities)
+                      scenes, # base world scenes
+                      edits_per_scene:int=4, # random edits tried per scene
+                      k:int=1, # keep flips into or out of this class
+                      seed:int=0, # seed of the edits
+                     ) -> tuple:
+    "(records, x, x'): `Counterfactual` records of random single edits that flip `classifier` into or out of class k, and both images."
+    import torch
+    from gift_nb.world import render
+    rng = np.random.default_rng(seed)
+    edits = [(j, random_edit(s, rng)[0]) for j, s in enumerate(scenes) for _ in range(edits_per_scene)]
+    x0, x1 = render(list(scenes)), render([s for _, s in edits])
+    with torch.no_grad(): p0, p1 = classifier(x0).float(), classifier(x1).float()
+    recs, keep = [], []
+    for n, (j, _) in enumerate(edits):
+        a, b = int(p0[j].argmax()), int(p1[n].argmax())
+        if a == b or k not in (a, b): continue
+        keep.append((j, n))
+        recs.append(Counterfactual(id=f"edit-{n:05d}", source=j, image=n, k=k, probs_before=p0[j].tolist(), probs_after=p1[n].tolist(),
+                                   pred_before=a, pred_after=b, target=b, direction=f"{int(a == k)}->{int(b == k)}", valid=True,
+                                   method='oracle-edit'))
+    idx = torch.tensor([j for j, _ in keep], dtype=torch.long), torch.tensor([n for _, n in keep], dtype=torch.long)
+    return recs, x0[idx[0]], x1[idx[1]]
 
 # %% ../nbs/06_hypotheses.ipynb #93f1c769
 def plot_hypotheses(hyps:list, # `Hypothesis` records, ranked

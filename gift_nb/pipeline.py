@@ -58,7 +58,7 @@ class GIFT:
                  classifier, # anything `as_classifier` takes (`Classifier`, torch or transformers model, function -> logits), or a shipped classifier's name
                  counterfactuals=None, # stage 1: callable images -> `Counterfactual`s, with `.images` (default: `CounterfactualExplainer`)
                  captioner=None, # stage 2: a `Captioner` (default: the trained world `ChangeCaptioner`)
-                 proposer=None, # stage 3: callable captions -> `Hypothesis`es (default: `CaptionAggregator`)
+                 proposer=None, # stage 3: callable captions -> `Hypothesis`es (default: `CaptionAggregator`); with `needs_pairs`, called with stage 1's pairs instead
                  intervener=None, # stage 4: an `Intervener` (default: `WorldIntervener`, exact scene edits)
                  k:int=1, # the class explained
                  n_verify:int=200, # base items of the verification (at most)
@@ -275,17 +275,23 @@ def _merge_user(hyps, extra) -> list:
     return out
 
 @patch_method
-def _stage_hypotheses(self:GIFT, run, caps, extra):
+def _stage_hypotheses(self:GIFT, run, caps, extra, cfs=None):
     prop = self.proposer
+    pairs = getattr(prop, 'needs_pairs', False)   # it reads the image pairs (records, x, x'), never the captions
+    if pairs and cfs is None: raise ValueError(f"{type(prop).__name__} reads stage 1's pairs: pass the counterfactuals stage")
     extra = _user_hypotheses(extra, self.k)
     st = run.stage('hypotheses', {'proposer': _component_config(prop, 'hypotheses'), 'extra': [h.to_dict() for h in extra]},
                    inputs=caps.digest)
     if st.done: return st
     t0 = time.perf_counter()
-    captions = [c for c in caps.records() if isinstance(c, Caption)]
+    if pairs:
+        recs = [r for r in cfs.records() if isinstance(r, Counterfactual) and r.valid and r.image is not None]
+        def images(paths): return torch.stack([cfs.load_image(p) for p in paths]) if paths else torch.zeros(0, 3, 1, 1)
+        args = (recs, images([r.source for r in recs]), images([r.image for r in recs]))
+    else: args = ([c for c in caps.records() if isinstance(c, Caption)],)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        hyps = _as_class_k(prop(captions), self.k, getattr(self.classifier, 'n_classes', None))
+        hyps = _as_class_k(prop(*args), self.k, getattr(self.classifier, 'n_classes', None))
     hyps = _merge_user(hyps, extra)
     for h in hyps:
         if h.id not in st.done_ids: st.append(h)
@@ -377,7 +383,7 @@ def run(self:GIFT,
         data_st = self._stage_data(run, data, verify_on)
         cfs = self._stage_counterfactuals(run, data_st)
         caps = self._stage_captions(run, cfs)
-        hyps = self._stage_hypotheses(run, caps, extra_hypotheses)
+        hyps = self._stage_hypotheses(run, caps, extra_hypotheses, cfs)
         ver = self._stage_verification(run, data_st, hyps)
         if self.oracle: self._stage_oracle(run, ver)
     except KeyboardInterrupt:
@@ -402,7 +408,7 @@ def run_stage(self:GIFT,
     def reopen(name): return run.stage(name, run.manifest['stages'][name]['config'], run.manifest['stages'][name]['inputs'])
     if stage == 'counterfactuals': return self._stage_counterfactuals(run, reopen('data'))
     if stage == 'captions': return self._stage_captions(run, reopen('counterfactuals'))
-    if stage == 'hypotheses': return self._stage_hypotheses(run, reopen('captions'), extra_hypotheses)
+    if stage == 'hypotheses': return self._stage_hypotheses(run, reopen('captions'), extra_hypotheses, reopen('counterfactuals'))
     if stage == 'verification': return self._stage_verification(run, reopen('data'), reopen('hypotheses'))
     if not self.oracle: raise ValueError("the oracle stage needs a world classifier")
     return self._stage_oracle(run, reopen('verification'))
@@ -424,7 +430,7 @@ def _caption_stats(caps, log) -> dict:
     from collections import Counter
     st = caption_stats(caps)
     st['most_common'] = [[t, c] for t, c in Counter(c.text for c in caps).most_common(8)]
-    st['stage3_read'] = (log or {}).get('captions', {})
+    st['stage3_read'] = (log or {}).get('captions') or (log or {}).get('pairs', {})   # a pairs proposer reads no captions
     return st
 
 # %% ../nbs/08_pipeline.ipynb #1bc23870

@@ -66,3 +66,23 @@ def test_bad_input_fails_before_any_run(tmp_path):
     with pytest.raises(ValueError, match='unknown task'): run_benchmark(['red_metal', 'nope'], out=tmp_path)
     with pytest.raises(ValueError, match='cannot hold in the world'): check_task(Task('x', RED & ~RED))
     assert not list(tmp_path.iterdir())
+
+def _bench(variant, n, right, stage3, fa=0):
+    "A BenchResult of two scored rows: `right` and `stage3` of them right, `fa` false acceptances."
+    rows = [dict(task=t, k=1, status='scored', shape='x', rule='r', n_accepted=1, false_acceptances=['h'] * (i < fa), right=i < right,
+                 verdict='equivalent' if i < right else 'wrong', stage3_verdict='equivalent' if i < stage3 else 'wrong', recall=1.0,
+                 pns_abs_error=0.0, timings={'counterfactuals': 10.0, 'verification': 2.0, 'oracle': 1.0}, wall=13.0)
+            for i, t in enumerate(('a', 'b'))]
+    return BenchResult(rows, dict(variant=variant, n=n), dict(wall=30.0))
+
+def test_ablation_rows_order_and_no_verification_line():
+    from gift_nb.benchmark import ablation_rows, format_ablations
+    runs = [_bench('default', 16, 1, 1), _bench('no captions', 64, 1, 0, fa=1), _bench('default', 64, 2, 1), _bench('default', 256, 2, 2)]
+    rows = ablation_rows(runs)
+    assert [(r['run'], r['n']) for r in rows] == [('default', 64), ('no verification', 64), ('no captions', 64), ('default', 16), ('default', 256)]
+    d, nv, nc = rows[0], rows[1], rows[2]
+    assert (d['top_right'], d['stage3_right'], d['seconds'], d['wall']) == (1.0, 0.5, 26.0, 30.0)
+    assert nv['top_right'] == 0.5 and nv['accepted'] is None and nv['seconds'] == 20.0 and nv['wall'] is None
+    assert (nc['top_right'], nc['stage3_right'], nc['false_acceptances'], nc['accepted']) == (0.5, 0.0, 1, 2)
+    text = format_ablations(rows)
+    assert 'no verification' in text and '1 / 2' in text and '50%' in text
