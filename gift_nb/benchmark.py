@@ -144,7 +144,7 @@ def _latent_no_priors(clf, k, seed):
     return {'counterfactuals': CounterfactualExplainer(clf, k=k, snap=0, scan=False, seed=seed, show_progress=False)}
 
 def _scene_search(clf, k, seed):
-    from gift_nb.counterfactuals import SceneSearchExplainer
+    from gift_nb.cf_quality import SceneSearchExplainer
     return {'counterfactuals': SceneSearchExplainer(clf, k=k, show_progress=False)}
 
 def _llm(clf, k, seed):
