@@ -34,7 +34,8 @@ def main(argv=None):
     import torch
     torch.set_num_threads(a.threads)
     from gift_nb.core import Caption, ModelCache, read_jsonl, record_from_dict
-    from gift_nb.hypotheses import CaptionAggregator, LLMProposer, oracle_flip_captions, rank_of
+    from gift_nb.hypotheses import CaptionAggregator, oracle_flip_captions, rank_of
+    from gift_nb.llm_proposer import LLMProposer
     from gift_nb.world import TASKS, equivalent, make_scenes, parse_rule, rule_from_json
     runs = {}
     if a.captions:

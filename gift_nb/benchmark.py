@@ -148,12 +148,12 @@ def _scene_search(clf, k, seed):
     return {'counterfactuals': SceneSearchExplainer(clf, k=k, show_progress=False)}
 
 def _llm(clf, k, seed):
-    from gift_nb.hypotheses import LLMProposer, smollm2_path
+    from gift_nb.llm_proposer import LLMProposer, smollm2_path
     if smollm2_path() is None: raise ValueError("the 'llm proposer' variant needs SmolLM2: install it with `make llm`")
     return {'proposer': LLMProposer()}
 
 def _no_captions(clf, k, seed):
-    from gift_nb.hypotheses import PairStatsProposer
+    from gift_nb.pair_stats import PairStatsProposer
     return {'proposer': PairStatsProposer(show_progress=False)}
 
 VARIANTS = {   # name -> (components given to GIFT, built per classifier and class; what the variant changes)

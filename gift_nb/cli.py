@@ -230,7 +230,7 @@ def _b_aggregator(ctx, **o):
 
 def _b_llm(ctx, model=None, gguf_file=None, max_new_tokens=256, cache=None, **o):
     from gift_nb.core import ModelCache
-    from gift_nb.hypotheses import HFChat, LLMProposer
+    from gift_nb.llm_proposer import HFChat, LLMProposer
     chat = None if model is None else HFChat.from_pretrained(str(model), gguf_file=gguf_file, max_new_tokens=max_new_tokens)
     return LLMProposer(chat, cache=ModelCache(cache, 'record') if cache else None, **o)
 

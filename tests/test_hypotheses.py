@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from gift_nb.core import Caption, Hypothesis, ModelCache
-from gift_nb.hypotheses import (CaptionAggregator, Clause, oracle_flip_captions, LexicalEmbedder, LLMProposer, SentenceEmbedder, build_messages,
-                                canonical, flip_items, local_effect, oracle_flip_captions, parse_caption, parse_llm_json,
-                                rank_of, tiny_random_chat)
+from gift_nb.hypotheses import (CaptionAggregator, Clause, oracle_flip_captions, LexicalEmbedder, SentenceEmbedder,
+                                canonical, flip_items, local_effect, parse_caption, rank_of)
+from gift_nb.llm_proposer import LLMProposer, build_messages, parse_llm_json, tiny_random_chat
 from gift_nb.world import TASKS, Edit, get_task, at_least, concept, equivalent, exists, make_scenes, parse_rule, rule_from_json, sample_scene
 
 RED_METAL = [('the small red metal cube became blue', '1->0'), ('the large red metal sphere became rubber', '1->0'),

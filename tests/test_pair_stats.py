@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gift_nb.core import Counterfactual
-from gift_nb.hypotheses import PairStatsProposer, blob_holds, oracle_flip_pairs, pair_blobs, pixel_colors
+from gift_nb.pair_stats import PairStatsProposer, blob_holds, oracle_flip_pairs, pair_blobs, pixel_colors
 from gift_nb.world import COLORS, Obj, Scene, concept, equivalent, exists, make_scenes, render, rule_from_json, sample_scene
 
 def _one(**attrs):
