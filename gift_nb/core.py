@@ -677,6 +677,16 @@ class RunDir:
         self.manifest.update(seed=self.seed, versions=_versions())
         self._save()
 
+    @classmethod
+    def reopen(cls, path:str|Path, # the folder of an existing run
+              ) -> 'RunDir':
+        "An existing run directory, with the seed it was run with (`FileNotFoundError` when it holds no run)."
+        mf = Path(path)/'manifest.json'
+        if not mf.is_file(): raise FileNotFoundError(f"{path} is not a run directory (no manifest.json): run GIFT on it first")
+        try: seed = json.loads(mf.read_text())['seed']
+        except (json.JSONDecodeError, KeyError) as e: raise ValueError(f"{mf} is not a run manifest ({e}); delete it to start over") from None
+        return cls(path, seed=seed, create=False)
+
     def _check_writable(self):
         try:
             fd, tmp = tempfile.mkstemp(dir=self.path, prefix='.write-test-')
