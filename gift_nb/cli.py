@@ -239,21 +239,21 @@ def _b_world(ctx, **o):
     return WorldIntervener(**o)
 
 def _b_pix2pix(ctx, model, **o):
-    from gift_nb.verification import DiffusionEditIntervener
+    from gift_nb.edit_intervener import DiffusionEditIntervener
     return DiffusionEditIntervener.from_pretrained(str(model), **o)
 
 def _register_defaults():
-    from gift_nb import counterfactuals as C, captioning as K, hypotheses as H, verification as V
+    from gift_nb import counterfactuals as C, cf_quality as Q, diffusion as D, captioning as K, hypotheses as H, verification as V, edit_intervener as E
     register_backend('counterfactuals', 'latent-ae', _b_latent_ae, C.CounterfactualExplainer.__init__, world_only=True)
-    register_backend('counterfactuals', 'scene-search', _b_scene_search, C.SceneSearchExplainer.__init__, world_only=True, needs_scenes=True)
-    register_backend('counterfactuals', 'diffusion', _b_diffusion, {'model'} | (_opts(C.DiffusionCounterfactualExplainer.__init__) - {'classifier', 'scheduler', 'k', 'seed'}))
+    register_backend('counterfactuals', 'scene-search', _b_scene_search, Q.SceneSearchExplainer.__init__, world_only=True, needs_scenes=True)
+    register_backend('counterfactuals', 'diffusion', _b_diffusion, {'model'} | (_opts(D.DiffusionCounterfactualExplainer.__init__) - {'classifier', 'scheduler', 'k', 'seed'}))
     register_backend('captioner', 'change-captioner', _b_change, K.ChangeCaptioner.__init__, world_only=True)
     register_backend('captioner', 'vlm', _b_vlm, set(_opts(K.VLMCaptioner.__init__)) - {'processor'})
     register_backend('proposer', 'aggregator', _b_aggregator, H.CaptionAggregator.__init__)
     register_backend('proposer', 'llm', _b_llm, {'model', 'gguf_file', 'max_new_tokens', 'cache', 'max_per_class', 'max_lines', 'model_id'})
     register_backend('intervener', 'world', _b_world, V.WorldIntervener.__init__, needs_scenes=True)
     register_backend('intervener', 'instruct-pix2pix', _b_pix2pix,
-                     {'model', 'local_files_only', 'torch_dtype', 'device'} | (_opts(V.DiffusionEditIntervener.__init__) - {'pipeline', 'check'}))
+                     {'model', 'local_files_only', 'torch_dtype', 'device'} | (_opts(E.DiffusionEditIntervener.__init__) - {'pipeline', 'check'}))
 
 def _opts(f):
     import inspect

@@ -91,7 +91,7 @@ def test_classifier_failing_on_images(tmp_path, capsys):
 def tiny_models(tmp_path_factory):
     from gift_nb.captioning import tiny_vlm
     from gift_nb.llm_proposer import tiny_random_chat
-    from gift_nb.verification import tiny_edit_pipeline
+    from gift_nb.edit_intervener import tiny_edit_pipeline
     from gift_nb.testing import tiny_vit_classifier
     d = tmp_path_factory.mktemp('models')
     m, p = tiny_vlm(); m.save_pretrained(d/'vlm'); p.save_pretrained(d/'vlm')

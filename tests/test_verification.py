@@ -5,6 +5,7 @@ from gift_nb.classifier import as_classifier
 from gift_nb.core import Hypothesis, Verification
 from gift_nb.oracle import oracle_effects
 from gift_nb.verification import *
+from gift_nb.edit_intervener import *
 from gift_nb.world import Task, at_least, concept, exists, make_dataset, make_scenes, parse_rule
 
 
