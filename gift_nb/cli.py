@@ -221,7 +221,7 @@ def _b_change(ctx, **o):
     return ChangeCaptioner(**o)
 
 def _b_vlm(ctx, model, **o):
-    from gift_nb.captioning import VLMCaptioner
+    from gift_nb.vlm_captioner import VLMCaptioner
     return VLMCaptioner(str(model), **o)
 
 def _b_aggregator(ctx, **o):
@@ -243,12 +243,12 @@ def _b_pix2pix(ctx, model, **o):
     return DiffusionEditIntervener.from_pretrained(str(model), **o)
 
 def _register_defaults():
-    from gift_nb import counterfactuals as C, cf_quality as Q, diffusion as D, captioning as K, hypotheses as H, verification as V, edit_intervener as E
+    from gift_nb import counterfactuals as C, cf_quality as Q, diffusion as D, captioning as K, vlm_captioner as VC, hypotheses as H, verification as V, edit_intervener as E
     register_backend('counterfactuals', 'latent-ae', _b_latent_ae, C.CounterfactualExplainer.__init__, world_only=True)
     register_backend('counterfactuals', 'scene-search', _b_scene_search, Q.SceneSearchExplainer.__init__, world_only=True, needs_scenes=True)
     register_backend('counterfactuals', 'diffusion', _b_diffusion, {'model'} | (_opts(D.DiffusionCounterfactualExplainer.__init__) - {'classifier', 'scheduler', 'k', 'seed'}))
     register_backend('captioner', 'change-captioner', _b_change, K.ChangeCaptioner.__init__, world_only=True)
-    register_backend('captioner', 'vlm', _b_vlm, set(_opts(K.VLMCaptioner.__init__)) - {'processor'})
+    register_backend('captioner', 'vlm', _b_vlm, set(_opts(VC.VLMCaptioner.__init__)) - {'processor'})
     register_backend('proposer', 'aggregator', _b_aggregator, H.CaptionAggregator.__init__)
     register_backend('proposer', 'llm', _b_llm, {'model', 'gguf_file', 'max_new_tokens', 'cache', 'max_per_class', 'max_lines', 'model_id'})
     register_backend('intervener', 'world', _b_world, V.WorldIntervener.__init__, needs_scenes=True)

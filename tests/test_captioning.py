@@ -5,9 +5,10 @@ import pytest
 import torch
 from gift_nb.core import Caption, CacheMiss, Counterfactual, ModelCache
 from gift_nb.world import Obj, Scene, Edit, intervene, exists, concept, render
-from gift_nb.captioning import (NO_CHANGE, Captioner, ChangeCaptioner, VLMCaptioner, bleu4, caption_clauses, caption_of_edit,
+from gift_nb.captioning import (NO_CHANGE, Captioner, ChangeCaptioner, bleu4, caption_clauses, caption_of_edit,
                                 caption_quality, caption_stats, cider_d, load_change_reader, localise, random_edit,
-                                same_change, tiny_vlm, world_pairs, CHANGE_PROMPT_VERSION)
+                                same_change, world_pairs)
+from gift_nb.vlm_captioner import VLMCaptioner, tiny_vlm, CHANGE_PROMPT_VERSION
 
 @pytest.fixture(scope='module')
 def cap(): return ChangeCaptioner(device='cpu')

@@ -89,7 +89,7 @@ def test_classifier_failing_on_images(tmp_path, capsys):
 
 @pytest.fixture(scope='module')
 def tiny_models(tmp_path_factory):
-    from gift_nb.captioning import tiny_vlm
+    from gift_nb.vlm_captioner import tiny_vlm
     from gift_nb.llm_proposer import tiny_random_chat
     from gift_nb.edit_intervener import tiny_edit_pipeline
     from gift_nb.testing import tiny_vit_classifier
