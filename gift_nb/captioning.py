@@ -328,7 +328,7 @@ def ground_fill(before:torch.Tensor, # a scene image [3,H,W]
     """A removal as stage 1's snap paints it: the non-ground pixels connected to the change (the object and whatever
     touches it) become ground (the median grey of each row), 8-bit. Returns `after` when nothing changed."""
     from scipy import ndimage
-    from gift_nb.counterfactuals import ground_rows
+    from gift_nb.priors import ground_rows
     changed = ((after - before).abs().amax(0) > 0.1).numpy()
     g = ground_rows(before)
     ng = ((before - g).abs().amax(0) > 0.02).numpy() & ndimage.binary_dilation(changed, iterations=grow)

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 # %% ../nbs/04c_cf_quality.ipynb #9a767682
 from .core import patch_method, progress, quantize
 from .classifier import as_classifier
-from .counterfactuals import check_images, resolve_targets, item_ids, counterfactual_records, run_stats, ground_grid
+from .counterfactuals import check_images, resolve_targets, item_ids, counterfactual_records, run_stats
+from .priors import ground_grid
 from .autoencoder import WorldAutoencoder, reconstruct
 
 # %% ../nbs/04c_cf_quality.ipynb #5f45bd3c

@@ -4,8 +4,7 @@
 
 # %% auto #0
 __all__ = ['check_images', 'CounterfactualExplainer', 'resolve_targets', 'item_ids', 'counterfactual_records', 'run_stats',
-           'world_palette', 'world_metal_table', 'world_sphere_sprites', 'ground_rows', 'snap_candidates',
-           'object_segments', 'object_sphere_candidates', 'ground_grid', 'CounterfactualViewer', 'plot_counterfactuals']
+           'CounterfactualViewer', 'plot_counterfactuals']
 
 # %% ../nbs/04_counterfactuals.ipynb #86ad9ccb
 import json, math, os, time, hashlib, warnings
@@ -19,6 +18,7 @@ import torch.nn.functional as F
 from .core import Counterfactual, default_device, patch_method, progress, quantize, item_generator, file_sha256, load_weights
 from .classifier import as_classifier
 from .autoencoder import WorldAutoencoder, ae_loss, train_autoencoder, reconstruct, decision_agreement, save_autoencoder, load_autoencoder
+from .priors import world_palette, world_metal_table, world_sphere_sprites, snap_candidates, object_sphere_candidates, ground_grid, ground_rows
 
 # %% ../nbs/04_counterfactuals.ipynb #ae23b94c
 _MOVED = {**{n: 'diffusion' for n in ('DiffusionCounterfactualExplainer',)},
@@ -292,212 +292,7 @@ def __call__(self:CounterfactualExplainer,
     self.stats = run_stats(recs, t0)
     return recs
 
-# %% ../nbs/04_counterfactuals.ipynb #dc776761
-_PALETTE = None
-
-def world_palette(n:int=300, # rendered world scenes to learn from
-                  k:int=8, # colours
-                  seed:int=0, # scene sampler seed
-                 ) -> torch.Tensor:
-    "The world's object colours `[k,3]`, learned from rendered world images (brightest inner pixel of rubber spheres, k-means)."
-    global _PALETTE
-    if _PALETTE is not None and _PALETTE[0] == (n, k, seed): return _PALETTE[1].clone()
-    from scipy import ndimage
-    from gift_nb.world import sample_scene, render
-    rng = np.random.default_rng(seed)
-    scenes = [sample_scene(rng) for _ in range(n)]
-    ims, masks = render(scenes, return_masks=True)
-    cs = []
-    for im, ms, s in zip(ims, masks, scenes):
-        for o, m in zip(s.objects, ms):
-            if o.material != 'rubber' or o.shape != 'sphere': continue
-            me = torch.from_numpy(ndimage.binary_erosion(m.numpy(), iterations=1))
-            if me.sum() < 4: continue
-            px = im[:, me]; cs.append(px[:, int(px.sum(0).argmax())])
-    cs = torch.stack(cs)
-    cen = [cs[0]]
-    for _ in range(k - 1):  # farthest-point start, then k-medians
-        cen.append(cs[int(torch.cdist(cs, torch.stack(cen)).min(1).values.argmax())])
-    cen = torch.stack(cen)
-    for _ in range(20):
-        a = torch.cdist(cs, cen).argmin(1)
-        cen = torch.stack([cs[a == j].median(0).values if (a == j).any() else cen[j] for j in range(k)])
-    _PALETTE = ((n, k, seed), cen)
-    return cen.clone()
-
-_METAL = None
-
-def world_metal_table(n:int=100, # rendered world scenes to learn from (one object each rendered rubber and metal)
-                      bins:int=24, # bins of the rubber shading
-                      seed:int=1, # scene sampler seed
-                     ) -> tuple:
-    "How a rubber pixel's shading s maps to metal (s, a), learned from world renders: (bin edges `[bins+1]`, table `[bins,2]`)."
-    global _METAL
-    if _METAL is not None and _METAL[0] == (n, bins, seed): return _METAL[1]
-    from dataclasses import replace
-    from scipy import ndimage
-    from gift_nb.world import sample_scene, render, Scene
-    pal, rng = world_palette(), np.random.default_rng(seed)
-    sr, sm, am = [], [], []
-    for _ in range(n):
-        s = sample_scene(rng); i = int(rng.integers(len(s.objects))); o, objs = s.objects[i], list(s.objects)
-        pair = [Scene(tuple(objs[:i] + [replace(o, material=mat)] + objs[i+1:])) for mat in ('rubber', 'metal')]
-        (xa, xb), masks = render(pair, return_masks=True)
-        m = torch.from_numpy(ndimage.binary_erosion((masks[0][i] & masks[1][i]).numpy()))
-        if m.sum() < 5: continue
-        c = pal[int(np.argmin([float(_ray_fit(xa[:, m], q)[2].mean()) for q in pal]))]  # its colour, read off the image
-        s1, _, _ = _ray_fit(xa[:, m], c); s2, a2, _ = _ray_fit(xb[:, m], c)
-        sr.append(s1); sm.append(s2); am.append(a2)
-    sr, sm, am = torch.cat(sr), torch.cat(sm), torch.cat(am)
-    edges = torch.quantile(sr, torch.linspace(0, 1, bins + 1))
-    k = torch.bucketize(sr, edges[1:-1])
-    tab = torch.stack([torch.stack([sm[k == j].median(), am[k == j].median()]) for j in range(bins)])
-    _METAL = ((n, bins, seed), (edges, tab))
-    return edges, tab
-
-_SPHERES = None
-
-def world_sphere_sprites(n_depths:int=25, # ground depths to learn a lone sphere at (the rows of `ground_grid`)
-                        ) -> dict:
-    """How a lone sphere looks at each depth, size and material, learned from world renders in two colours: per pixel a
-    shading s and a grey term r (sphere pixel = r + s·c for palette colour c; r also holds the ground and the shadow),
-    plus where a cube or cylinder at the same ground point shows (its mask's centroid and area, to put a sphere in its stead)."""
-    global _SPHERES
-    if _SPHERES is not None and _SPHERES[0] == n_depths: return _SPHERES[1]
-    from gift_nb.world import Obj, Scene, render, XY_RANGE
-    pal = world_palette()
-    ys = np.linspace(-XY_RANGE, XY_RANGE, n_depths)
-    keys = [(y, s, m) for y in ys for s in ('small', 'large') for m in ('rubber', 'metal')]
-    ims, masks = render([Scene((Obj('sphere', c, s, m, x=0., y=float(y)),)) for y, s, m in keys for c in ('red', 'blue')], return_masks=True)
-    ground = render([Scene(())])[0]
-    def pal_of(im, m):  # the palette colour of a rubber render: the best fit by s·c alone
-        px = im[:, m]
-        return pal[int(np.argmin([float((px - ((px * q[:, None]).sum(0) / (q @ q))[None] * q[:, None]).norm(dim=0).mean()) for q in pal]))]
-    ca, cb = pal_of(ims[0], masks[0][0]), pal_of(ims[1], masks[1][0])
-    dc = ca - cb
-    S, R, FP, OBJ = [], [], [], []
-    for i in range(len(keys)):
-        a, b = ims[2 * i], ims[2 * i + 1]
-        s = torch.einsum('chw,c->hw', a - b, dc) / (dc @ dc)
-        r = (a - s[None] * ca[:, None, None]).mean(0)
-        fp = ((a - ground).abs().amax(0) > 0.01) | ((b - ground).abs().amax(0) > 0.01)
-        S.append(s * fp); R.append(r * fp); FP.append(fp); OBJ.append(masks[2 * i][0])
-    shape = (n_depths, 2, 2, 64, 64)
-    bank = dict(ys=ys, s=torch.stack(S).view(shape), r=torch.stack(R).view(shape), fp=torch.stack(FP).view(shape))
-    rr, cc = torch.meshgrid(torch.arange(64.), torch.arange(64.), indexing='ij')
-    bank['cmid'] = torch.tensor([float(cc[m].min() + cc[m].max()) / 2 for m in OBJ]).view(shape[:3])  # the sphere's horizontal middle
-    _, om = render([Scene((Obj(sh, 'red', sz, 'rubber', x=0., y=float(y), rotation=rot),))
-                    for y in ys for sz in ('small', 'large') for sh, rot in (('cube', 0.), ('cube', 45.), ('cylinder', 0.))], return_masks=True)
-    om = torch.stack([m[0] for m in om]).float().view(n_depths, 2, 3, 64, 64)
-    oa = om.sum((-1, -2)).clamp(min=1)
-    bank.update(other_area=oa.mean(-1), other_crow=((om * rr).sum((-1, -2)) / oa).mean(-1), other_ccol=((om * cc).sum((-1, -2)) / oa).mean(-1))
-    _SPHERES = (n_depths, bank)
-    return bank
-
-def _shift(t, dy, dx):
-    "Shift a `[..., H, W]` tensor by whole pixels (dy, dx), zero fill."
-    out = torch.zeros_like(t); H, W = t.shape[-2:]
-    if abs(dy) >= H or abs(dx) >= W: return out
-    ys, yd = (slice(0, H - dy), slice(dy, H)) if dy >= 0 else (slice(-dy, H), slice(0, H + dy))
-    xs, xd = (slice(0, W - dx), slice(dx, W)) if dx >= 0 else (slice(-dx, W), slice(0, W + dx))
-    out[..., yd, xd] = t[..., ys, xs]
-    return out
-
-def _sphere_in_place(x, seg, c, rubber, bank, g):
-    "The object under `seg` (palette colour c) replaced by the learned sphere that best matches its place and size: [(image, text)]."
-    from scipy import ndimage
-    if int(seg.sum()) < 4: return []
-    rr, cc = torch.meshgrid(torch.arange(64.), torch.arange(64.), indexing='ij')
-    cr, cols = float(rr[seg].mean()), cc[seg]
-    cost = (bank['other_crow'] - cr) ** 2 + 4 * (torch.log(bank['other_area']) - math.log(float(seg.sum()))) ** 2
-    j, sz = divmod(int(cost.argmin()), 2)   # the depth and size whose cube/cylinder looks like the object (centroid row, area)
-    mt = 0 if rubber else 1
-    # vertically: the learned centroid offset of a cube/cylinder from a sphere at the same point; horizontally: the middles agree
-    dy, dx = round(cr - float(bank['other_crow'][j, sz])), round(float(cols.min() + cols.max()) / 2 - float(bank['cmid'][j, sz, mt]))
-    im = x.clone(); sd = torch.from_numpy(ndimage.binary_dilation(seg.numpy(), iterations=1))
-    im[:, sd] = g.expand_as(x)[:, sd]   # the old object's pixels become ground, then the sphere (with its shadow) is drawn
-    fp = _shift(bank['fp'][j, sz, mt], dy, dx)
-    s, r = _shift(bank['s'][j, sz, mt], dy, dx), _shift(bank['r'][j, sz, mt], dy, dx)
-    im[:, fp] = r[fp][None] + s[fp][None] * c[:, None]
-    return [(im, f"sphere {('small', 'large')[sz]}")]
-
-def ground_rows(x:torch.Tensor, # an image `[3,H,W]`
-               ) -> torch.Tensor:
-    "The ground's colour per image row `[3,H,1]`: the median of the row's grey pixels (the ground is a grey vertical gradient)."
-    grey = (x.amax(0) - x.amin(0)) < 0.02
-    rows = [x[:, r][:, grey[r]].median(1).values if grey[r].sum() > 3 else x[:, r].median(1).values for r in range(x.shape[1])]
-    return torch.stack(rows, 1)[:, :, None]
-
-def _achromatic(c): return bool((c - c.mean()).norm() < 0.05)
-
-def _ray_fit(px, c):
-    "Per-pixel least squares of `px` [3,P] = s·c + a·(1,1,1): (s, a, residual); for an achromatic c, a = 0."
-    if _achromatic(c): s = (px * c[:, None]).sum(0) / (c @ c); a = torch.zeros_like(s)
-    else:  # the 2x2 normal equations in closed form (float64): LAPACK's lstsq gave run-to-run different answers here
-        cd, pd = c.double(), px.double()
-        cc, c1, pc, p1 = cd @ cd, cd.sum(), (pd * cd[:, None]).sum(0), pd.sum(0)
-        det = 3 * cc - c1 * c1  # = 3·|c - mean(c)|², > 0 for a chromatic c
-        s, a = ((3 * pc - c1 * p1) / det).to(px.dtype), ((cc * p1 - c1 * pc) / det).to(px.dtype)
-    return s, a, (px - s[None] * c[:, None] - a[None]).norm(dim=0)
-
-def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
-                    xc:torch.Tensor, # its edited version (the counterfactual before the snap)
-                    palette:torch.Tensor, # world colours `[K,3]` (`world_palette()`)
-                    metal=None, # rubber-to-metal table (`world_metal_table()`; None: no material change)
-                    spheres=None, # learned sphere sprites (`world_sphere_sprites()`; None: no shape change)
-                    threshold:float=0.1, # pixels changed by more than this are the edit
-                    grow:int=12, # the recoloured object lies within this many pixels of the edit
-                    tol:float=0.05, # a pixel belongs to the object when s·c + a explains it within this
-                       ) -> list:
-    "World edits of the object under the edit (its recolours, rubber to metal, becoming a sphere, its removal), nearest to the edit first: [(image, description)]."
-    from scipy import ndimage
-    H, W = x.shape[-2:]
-    changed = ((xc - x).abs().amax(0) > threshold).numpy()
-    if changed.sum() < 3: return []
-    around = torch.from_numpy(ndimage.binary_dilation(changed, iterations=2)).flatten()
-    P = x.flatten(1)[:, around]
-    votes = []
-    for c in palette:
-        s, _, r = _ray_fit(P, c)
-        votes.append(0. if _achromatic(c) else float(((r < 0.04) & (s > 0.1)).sum()))
-    grays = [i for i, c in enumerate(palette) if _achromatic(c)]
-    if max(votes) > 3 or not grays: old = int(np.argmax(votes))
-    else: old = grays[0]
-    c0 = palette[old]
-    S, A, R = (t.view(H, W) for t in _ray_fit(x.flatten(1), c0))
-    if _achromatic(c0): seg = ndimage.binary_dilation(changed, iterations=1)  # grey objects: the ground is grey too
-    else:
-        near = ndimage.binary_dilation(changed, iterations=grow)
-        seg = near & (R < tol).numpy() & (S > 0.02).numpy()
-    lab, _ = ndimage.label(seg)
-    ids = np.unique(lab[changed & seg]); ids = ids[ids > 0]
-    seg = torch.from_numpy(np.isin(lab, ids))
-    m = torch.from_numpy(changed)
-    out = []
-    if seg.any():
-        for j, c in enumerate(palette):
-            if j == old: continue
-            im = x.clone(); im[:, seg] = S[seg][None] * c[:, None] + A[seg][None]
-            out.append((im, f"recolour {old}->{j}"))
-        if metal is not None and not _achromatic(c0) and float(A[seg].median()) < 0.03:  # a rubber-looking object: make it metal
-            edges, tab = metal
-            k = torch.bucketize(S[seg], edges[1:-1])
-            im = x.clone(); im[:, seg] = tab[k, 0][None] * c0[:, None] + (A[seg] + tab[k, 1])[None]
-            out.append((im, 'metal'))
-    g = ground_rows(x)
-    if spheres is not None and seg.any() and not _achromatic(c0):  # the object becomes a sphere of its colour, material and size
-        out += _sphere_in_place(x, seg, c0, float(A[seg].median()) < 0.03, spheres, g)
-    # removal: the pixels near the edit that differ from the ground (object and shadow) become ground
-    nonground = ((x - g).abs().amax(0) > 0.02).numpy() & ndimage.binary_dilation(changed, iterations=grow)
-    lab, _ = ndimage.label(nonground)
-    ids = np.unique(lab[changed & nonground]); ids = ids[ids > 0]
-    if len(ids):
-        rm = torch.from_numpy(ndimage.binary_dilation(np.isin(lab, ids), iterations=1))
-        im = x.clone(); im[:, rm] = g.expand_as(x)[:, rm]
-        out.append((im, 'remove'))
-    out = [(quantize(im.clamp(0, 1)), t) for im, t in out]
-    return sorted(out, key=lambda o: float((o[0][:, m] - xc[:, m]).pow(2).sum()))
-
+# %% ../nbs/04_counterfactuals.ipynb #bfeb734d
 @patch_method
 def _snap(self:CounterfactualExplainer, x, best, target, found):
     "Replace each found edit by the first of its `snap` nearest world edits that still flips (p >= sparsify_p); with `scan`, the rest by the smallest flipping sphere edit."
@@ -517,56 +312,6 @@ def _snap(self:CounterfactualExplainer, x, best, target, found):
             ok = torch.nonzero(p >= self.sparsify_p).flatten()
             if len(ok): best[i] = ims[ok][int((ims[ok] - x[i]).pow(2).sum((1, 2, 3)).argmin())]
     return best
-
-def object_segments(x:torch.Tensor, # an image `[3,H,W]`
-                    palette:torch.Tensor, # world colours `[K,3]`
-                    tol:float=0.05, # a pixel belongs to an object of colour c when s·c + a explains it within this
-                    min_pixels:int=8, # smaller pieces are dropped
-                   ) -> list:
-    "The coloured objects of an image, from the image alone: [(mask `[H,W]`, palette index)] (grey objects are not separated from the grey ground)."
-    from scipy import ndimage
-    H, W = x.shape[-2:]
-    best, who = torch.full((H, W), float('inf')), torch.full((H, W), -1)
-    for j, c in enumerate(palette):
-        if _achromatic(c): continue
-        s, _, r = (t.view(H, W) for t in _ray_fit(x.flatten(1), c))
-        r = torch.where(s > 0.02, r, torch.full_like(r, float('inf')))
-        upd = r < best; best[upd] = r[upd]; who[upd] = j
-    grey = (x.amax(0) - x.amin(0)) < 0.03
-    out = []
-    for j in range(len(palette)):
-        lab, n = ndimage.label(((who == j) & (best < tol) & ~grey).numpy())
-        for l in range(1, n + 1):
-            m = torch.from_numpy(lab == l)
-            if int(m.sum()) >= min_pixels: out.append((m, j))
-    return out
-
-def object_sphere_candidates(x:torch.Tensor, # an image `[3,H,W]`
-                             palette:torch.Tensor, # world colours `[K,3]`
-                             spheres:dict, # learned sphere sprites (`world_sphere_sprites()`)
-                            ) -> list:
-    "Each coloured object of the image turned into a sphere of its colour, size and material: [(image, description)]."
-    g = ground_rows(x); out = []
-    for n, (m, j) in enumerate(object_segments(x, palette)):
-        _, A, _ = _ray_fit(x[:, m], palette[j])
-        out += [(quantize(im.clamp(0, 1)), f"object {n} (colour {j}): {t}") for im, t in _sphere_in_place(x, m, palette[j], float(A.median()) < 0.03, spheres, g)]
-    return out
-
-
-# %% ../nbs/04_counterfactuals.ipynb #0ac92bfd
-_GROUND_GRID = None
-
-def ground_grid(size:int=64, # image size
-               ):
-    "Image positions of a small object on a grid of ground points: ([G,2] ground xy, [G,2] image col,row)."
-    global _GROUND_GRID
-    if _GROUND_GRID is None or _GROUND_GRID[0] != size:
-        from gift_nb.world import Obj, Scene, object_centers, XY_RANGE
-        g = np.linspace(-XY_RANGE, XY_RANGE, 25)
-        xy = np.array([(a, b) for a in g for b in g])
-        px = np.array([object_centers(Scene((Obj('cube', 'gray', 'small', 'rubber', x=float(a), y=float(b)),)), size)[0] for a, b in xy])
-        _GROUND_GRID = (size, xy, px)
-    return _GROUND_GRID[1], _GROUND_GRID[2]
 
 # %% ../nbs/04_counterfactuals.ipynb #febfb675
 def _png(image:torch.Tensor, scale:int=3) -> bytes:
