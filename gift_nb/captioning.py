@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/05_captioning.ipynb #1f395553
-from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, save_weights, module_card, load_module, patch_method
+from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, save_weights, module_card, load_module, patch_method, moved_names
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 
 # %% ../nbs/05_captioning.ipynb #d390d05b
@@ -680,9 +680,4 @@ def build_change_captioner(n_pairs:int=24000, # training pairs
 # %% ../nbs/05_captioning.ipynb #2f22765d
 _MOVED = {n: 'vlm_captioner' for n in ('CHANGE_PROMPT_VERSION', 'CHANGE_PROMPT', 'VLMCaptioner', 'tiny_vlm')}
 
-def __getattr__(name):
-    "Names that moved to `gift_nb.vlm_captioner`, imported on first use (so that transformers stays lazy)."
-    if name in _MOVED:
-        import importlib
-        return getattr(importlib.import_module(f'gift_nb.{_MOVED[name]}'), name)
-    raise AttributeError(f"module 'gift_nb.captioning' has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _MOVED)   # the moved names import from here, on first use

@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['RECORD_VERSION', 'VERIFICATION_STATUSES', 'GLOSSARY_NOTATION', 'GLOSSARY', 'MANIFEST_VERSION', 'CACHE_MODES',
-           'patch_method', 'default_device', 'item_seed', 'item_rng', 'item_generator', 'seed_everything',
-           'set_progress', 'progress_enabled', 'progress', 'Record', 'record_from_dict', 'Counterfactual', 'Caption',
-           'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8', 'quantize', 'save_png',
-           'load_png', 'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint', 'read_model_card',
-           'load_weights', 'save_weights', 'module_card', 'load_module', 'read_jsonl', 'config_hash', 'RunDir', 'Stage',
-           'CacheMiss', 'ModelCache', 'format_table']
+           'patch_method', 'moved_names', 'default_device', 'item_seed', 'item_rng', 'item_generator',
+           'seed_everything', 'set_progress', 'progress_enabled', 'progress', 'Record', 'record_from_dict',
+           'Counterfactual', 'Caption', 'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8',
+           'quantize', 'save_png', 'load_png', 'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint',
+           'read_model_card', 'load_weights', 'save_weights', 'module_card', 'load_module', 'read_jsonl', 'config_hash',
+           'RunDir', 'Stage', 'CacheMiss', 'ModelCache', 'format_table']
 
 # %% ../nbs/00_core.ipynb #6de06320
 import hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
@@ -34,6 +34,18 @@ def patch_method(f:Callable, # a function whose `self` parameter is annotated wi
     f.__qualname__ = f"{cls.__name__}.{f.__name__}"
     setattr(cls, f.__name__, f)
     return f
+
+# %% ../nbs/00_core.ipynb #c0mv0002
+def moved_names(module:str, # the old module's name (`__name__`)
+                moved:dict, # name -> the `gift_nb` submodule that now holds it
+               ) -> Callable:
+    "A module-level `__getattr__` that imports the names that moved to other `gift_nb` modules on first use."
+    def __getattr__(name):
+        if name in moved:
+            import importlib
+            return getattr(importlib.import_module(f"gift_nb.{moved[name]}"), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    return __getattr__
 
 # %% ../nbs/00_core.ipynb #11da76bc
 def default_device(device:str|torch.device|None=None, # explicit device; `None` -> env `GIFT_NB_DEVICE`, else cuda > mps > cpu

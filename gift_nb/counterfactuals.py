@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/04_counterfactuals.ipynb #42661c27
-from .core import Counterfactual, default_device, patch_method, progress, quantize, item_generator, file_sha256, load_weights
+from .core import Counterfactual, default_device, patch_method, progress, quantize, item_generator, file_sha256, load_weights, moved_names
 from .classifier import as_classifier
 from .autoencoder import WorldAutoencoder, ae_loss, train_autoencoder, reconstruct, decision_agreement, save_autoencoder, load_autoencoder
 from .priors import world_palette, world_metal_table, world_sphere_sprites, snap_candidates, object_sphere_candidates, ground_grid, ground_rows
@@ -24,12 +24,7 @@ from .priors import world_palette, world_metal_table, world_sphere_sprites, snap
 _MOVED = {**{n: 'diffusion' for n in ('DiffusionCounterfactualExplainer',)},
           **{n: 'cf_quality' for n in ('edit_candidates', 'project_counterfactual', 'cf_metrics', 'scene_edits', 'SceneSearchExplainer')}}
 
-def __getattr__(name):
-    "Names that moved to `gift_nb.diffusion` and `gift_nb.cf_quality`, imported on first use."
-    if name in _MOVED:
-        import importlib
-        return getattr(importlib.import_module(f'gift_nb.{_MOVED[name]}'), name)
-    raise AttributeError(f"module 'gift_nb.counterfactuals' has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _MOVED)   # the moved names import from here, on first use
 
 # %% ../nbs/04_counterfactuals.ipynb #6b563217
 def check_images(images, # images `[N,C,H,W]`: a float tensor or numpy array in [0,1], C = 1 or 3

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 # %% ../nbs/06_hypotheses.ipynb #3701c382
-from .core import Caption, Counterfactual, Hypothesis, ModelCache, progress, record_from_dict
+from .core import Caption, Counterfactual, Hypothesis, ModelCache, progress, record_from_dict, moved_names
 from .world import (ATTRIBUTES, COLOR_RGB, COLORS, SYNONYMS, And, AtLeast, Concept, Not, Or, Rule, Task, at_least, concept, equivalent,
                            exists, parse_rule, rule_from_json)
 
@@ -629,9 +629,4 @@ _MOVED = {**{n: 'llm_proposer' for n in ('PROMPT_VERSION', 'SYSTEM_PROMPT', 'REP
                                          'tiny_random_chat', 'smollm2_path', 'load_smollm2', 'LLMProposer')},
           **{n: 'pair_stats' for n in ('pixel_colors', 'pair_blobs', 'blob_holds', 'PairStatsProposer', 'oracle_flip_pairs')}}
 
-def __getattr__(name):
-    "Names that moved to `gift_nb.llm_proposer` and `gift_nb.pair_stats`, imported on first use."
-    if name in _MOVED:
-        import importlib
-        return getattr(importlib.import_module(f'gift_nb.{_MOVED[name]}'), name)
-    raise AttributeError(f"module 'gift_nb.hypotheses' has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _MOVED)   # the moved names import from here, on first use

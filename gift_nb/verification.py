@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 # %% ../nbs/07_verification.ipynb #7f7de837
-from .core import Hypothesis, Verification, default_device, image_hash, item_rng, item_seed, patch_method, progress
+from .core import Hypothesis, Verification, default_device, image_hash, item_rng, item_seed, patch_method, progress, moved_names
 from .oracle import OracleTable, _rank_key, agreement, all_concepts, bootstrap_ci, decide, effect_metrics, wilson_ci
 from .world import (AtLeast, And, Not, Or, Rule, Scene, exists, get_task, intervene, parse_rule, render,
                            rule_from_json)
@@ -445,12 +445,7 @@ def plot_vs_strength(results, # `strength_sweep` output
 _MOVED = {n: 'edit_intervener' for n in ('INSTRUCTION_TEMPLATES', 'QUESTION_TEMPLATE', 'instruction', 'detector_check', 'question_check',
                                         'DiffusionEditIntervener', 'tiny_edit_pipeline')}
 
-def __getattr__(name):
-    "Names that moved to `gift_nb.edit_intervener`, imported on first use (so that diffusers stays lazy)."
-    if name in _MOVED:
-        import importlib
-        return getattr(importlib.import_module(f'gift_nb.{_MOVED[name]}'), name)
-    raise AttributeError(f"module 'gift_nb.verification' has no attribute {name!r}")
+__getattr__ = moved_names(__name__, _MOVED)   # the moved names import from here, on first use
 
 # %% ../nbs/07_verification.ipynb #25682dcb
 def compare_with_oracle(results, # `Verification`s (from `verify`)
