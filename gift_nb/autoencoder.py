@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/04a_autoencoder.ipynb #21440dba
-from .core import quantize, file_sha256, load_weights
+from .core import quantize, save_weights, module_card, load_module
 
 # %% ../nbs/04a_autoencoder.ipynb #55573f27
 class _Res(nn.Module):
@@ -152,30 +152,17 @@ def save_autoencoder(ae:WorldAutoencoder, # a trained autoencoder (with `.train_
                      log=None, # a function called with progress lines
                     ) -> Path:
     "Write `autoencoder.safetensors` and its model card `autoencoder.card.json` (with metrics); returns the card's path."
-    from safetensors.torch import save_file
     from gift_nb.classifier import load_classifier
-    d = _weights_dir(weights_dir); d.mkdir(parents=True, exist_ok=True)
-    w = d / 'autoencoder.safetensors'
-    save_file({k: v.detach().cpu().contiguous() for k, v in ae.state_dict().items()}, str(w))
-    os.chmod(w, 0o644)
     metrics = {}
     for name in classifiers:
         metrics[name] = decision_agreement(ae.eval(), load_classifier(name, device='cpu'), n=n_eval)
         if log: log(f"{name}: {json.dumps(metrics[name])}")
-    card = dict(name='autoencoder', arch='WorldAutoencoder', config=ae.config,
-                n_params=sum(p.numel() for p in ae.parameters()), domain=dict(data='gift_nb.world', size=64),
-                train=getattr(ae, 'train_info', {}), loss='object-weighted L1 (10x) + L1 of image gradients',
-                metrics=dict(decision_agreement=metrics), weights=w.name, sha256=file_sha256(w))
-    p = d / 'autoencoder.card.json'
-    p.write_text(json.dumps(card, indent=1))
-    return p
+    card = module_card(ae, 'autoencoder', domain=dict(data='gift_nb.world', size=64),
+                       loss='object-weighted L1 (10x) + L1 of image gradients', metrics=dict(decision_agreement=metrics))
+    return save_weights(ae, _weights_dir(weights_dir), 'autoencoder', card)
 
 def load_autoencoder(weights_dir=None, # folder (default: the package's `weights/`)
                      device=None, # torch device (default: cpu)
                     ) -> WorldAutoencoder:
     "The shipped autoencoder (no training); raises `FileNotFoundError` (missing) or `WeightsMismatch` (sha256) with the fix."
-    card, sd = load_weights(_weights_dir(weights_dir) / 'autoencoder.card.json', 'autoencoder')
-    ae = WorldAutoencoder(**card['config'])
-    ae.load_state_dict(sd)
-    ae.card = card
-    return ae.to(device or 'cpu').eval()
+    return load_module(WorldAutoencoder, _weights_dir(weights_dir) / 'autoencoder.card.json', 'autoencoder', device)
