@@ -1,5 +1,13 @@
-import os
+import os, sys
+from pathlib import Path
 os.environ.setdefault('IN_TEST', '1')
+# No network in any test process: this one, and every Python subprocess that inherits the environment (tests/nonet).
+NONET = Path(__file__).resolve().parent / 'nonet'
+os.environ['GIFT_NB_NO_NETWORK'] = '1'
+os.environ['PYTHONPATH'] = os.pathsep.join([str(NONET)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])
+sys.path.insert(0, str(NONET))
+import sitecustomize as _nonet
+_nonet.block_network()
 import torch
 torch.set_num_threads(1)  # two xdist workers on two cores
 

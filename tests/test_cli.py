@@ -14,7 +14,8 @@ SMALL = ['--n', '6', '--n-verify', '30', '--n-oracle', '30']
 def run_script(*args, cwd=ROOT):
     if not SCRIPT.exists(): pytest.fail(f"console script {SCRIPT} missing: run `pip install -e .` (make install)")
     return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin', 'IN_TEST': '1'})
+                          env={'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin', 'IN_TEST': '1',
+                               'PYTHONPATH': str(ROOT/'tests'/'nonet'), 'GIFT_NB_NO_NETWORK': '1'})   # no network: tests/nonet
 
 
 def test_console_script_demo(tmp_path):

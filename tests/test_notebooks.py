@@ -23,7 +23,7 @@ sys.exit(0 if ok else 1)
 
 @pytest.mark.parametrize('nb', NBS, ids=lambda p: str(p.relative_to(ROOT/'nbs')))
 def test_notebook(nb, record_property):
-    env = {**os.environ, 'IN_TEST': '1', 'PYTHONPATH': str(ROOT)}
+    env = {**os.environ, 'IN_TEST': '1', 'PYTHONPATH': os.pathsep.join([str(ROOT), str(ROOT/'tests'/'nonet')]), 'GIFT_NB_NO_NETWORK': '1'}
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, '-c', RUNNER, str(nb), os.environ.get('NBDEV_FLAGS', '')],
                        cwd=ROOT, env=env, capture_output=True, text=True)
