@@ -387,8 +387,9 @@ def from_pretrained(name_or_path, # hub id or local folder of a transformers ima
                     **kwargs) -> Classifier: # further `Classifier` options
     "Load a transformers image classifier and its image processor as a `Classifier`."
     from transformers import AutoImageProcessor, AutoModelForImageClassification
-    model = AutoModelForImageClassification.from_pretrained(name_or_path)
-    try: proc = AutoImageProcessor.from_pretrained(name_or_path)
+    from gift_nb.core import from_hub
+    model = from_hub(AutoModelForImageClassification.from_pretrained, name_or_path, 'the classifier')
+    try: proc = AutoImageProcessor.from_pretrained(str(name_or_path))
     except (OSError, ValueError): proc = None
     return as_classifier(model, processor_preprocess(proc, model.config), class_names, **kwargs)
 

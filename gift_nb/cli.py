@@ -13,6 +13,7 @@ from pathlib import Path
 
 # %% ../nbs/09_cli.ipynb #02de1854
 from . import __version__
+from .core import ModelUnavailable
 from .world import TASKS, get_task, parse_rule
 
 # %% ../nbs/09_cli.ipynb #927b5ee3
@@ -534,6 +535,9 @@ def main(argv:list|None=None, # arguments without the program name; None -> sys.
             print(f"gift-nb run: error: {e}", file=sys.stderr)
             return 2
     try: return args.func(args)
+    except ModelUnavailable as e:   # a model folder or hub id that cannot be loaded here: bad input, one line
+        print(f"gift-nb {args.command}: error: {e}", file=sys.stderr)
+        return 2
     except FileNotFoundError as e:   # shipped weights or tables missing: say so, without a traceback
         print(f"gift-nb {args.command}: error: {e}", file=sys.stderr)
         return 1

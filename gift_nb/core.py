@@ -8,8 +8,8 @@ __all__ = ['RECORD_VERSION', 'VERIFICATION_STATUSES', 'GLOSSARY_NOTATION', 'GLOS
            'seed_everything', 'set_progress', 'progress_enabled', 'progress', 'Record', 'record_from_dict',
            'Counterfactual', 'Caption', 'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8',
            'quantize', 'save_png', 'load_png', 'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint',
-           'read_model_card', 'load_weights', 'save_weights', 'module_card', 'load_module', 'read_jsonl', 'config_hash',
-           'RunDir', 'Stage', 'CacheMiss', 'ModelCache', 'format_table']
+           'read_model_card', 'load_weights', 'save_weights', 'module_card', 'load_module', 'ModelUnavailable',
+           'from_hub', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss', 'ModelCache', 'format_table']
 
 # %% ../nbs/00_core.ipynb #6de06320
 import hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
@@ -608,6 +608,29 @@ def load_module(cls, # the module's class, built as `cls(**card['config'])`
     card, sd = load_weights(card_path, step)
     m = cls(**card['config']); m.load_state_dict(sd); m.card = card
     return m.to(device or 'cpu').eval()
+
+# %% ../nbs/00_core.ipynb #c0hub002
+class ModelUnavailable(FileNotFoundError):
+    "A model given by folder or hub id that cannot be loaded here: the folder is missing, or the id is not cached and the hub unreachable."
+
+def from_hub(load:Callable, # e.g. `AutoModel.from_pretrained` or a pipeline class's `from_pretrained`
+             name_or_path, # a hub id ('org/name') or the folder of a saved model
+             what:str='the model', # what is loaded, named in the error
+             **kwargs, # passed to `load`
+            ):
+    "`load(name_or_path, **kwargs)`, with a one-line error and the fix for a missing folder or an id that is not in the local cache."
+    name = str(name_or_path); p = Path(name).expanduser()
+    if (p.is_absolute() or name.startswith(('.', '~')) or os.sep in name.rstrip('/').split('/', 1)[-1]) and not p.exists():
+        raise ModelUnavailable(f"{what}: the folder {name} does not exist; pass the folder of a saved model (save_pretrained) or a Hugging Face hub id")
+    hub_log = logging.getLogger('huggingface_hub'); level = hub_log.level
+    hub_log.setLevel(logging.ERROR)   # a failed download logs each retry; the error below says it once
+    try: return load(str(p) if p.exists() else name, **kwargs)
+    except OSError as e:
+        if p.exists(): raise ModelUnavailable(f"{what}: {name} is not a model folder transformers/diffusers can load ({str(e).splitlines()[0][:200]})") from None
+        raise ModelUnavailable(f"{what} {name!r} is not in the local Hugging Face cache and could not be downloaded (offline, or no "
+                      f"such id): download it once where the hub is reachable (`huggingface-cli download {name}`), then rerun "
+                      f"with HF_HUB_OFFLINE=1, or pass the folder of a saved copy") from None
+    finally: hub_log.setLevel(level)
 
 # %% ../nbs/00_core.ipynb #1f354406
 def _append_jsonl(path:Path, obj:dict):

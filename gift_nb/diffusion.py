@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/04b_diffusion.ipynb #b3fed109
-from .core import default_device, patch_method, progress, quantize, item_generator
+from .core import default_device, from_hub, patch_method, progress, quantize, item_generator
 from .classifier import as_classifier
 from .counterfactuals import check_images, resolve_targets, item_ids, counterfactual_records, run_stats
 
@@ -38,7 +38,7 @@ def _load_diffusion(model, scheduler, local_files_only):
     "(unet, scheduler) from a UNet + scheduler, a pipeline, or a path / hub id."
     if isinstance(model, (str, Path)):
         from diffusers import DiffusionPipeline
-        model = DiffusionPipeline.from_pretrained(str(model), local_files_only=local_files_only)
+        model = from_hub(DiffusionPipeline.from_pretrained, model, 'the diffusion model', local_files_only=local_files_only)
     if not isinstance(model, nn.Module) and hasattr(model, 'unet'):  # a pipeline
         if scheduler is None: scheduler = getattr(model, 'scheduler', None)
         if getattr(model, 'vqvae', None) is not None or getattr(model, 'vae', None) is not None:

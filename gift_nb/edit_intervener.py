@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 # %% ../nbs/07a_edit_intervener.ipynb #2092de65
-from .core import Hypothesis, default_device, item_seed, patch_method, progress
+from .core import Hypothesis, default_device, from_hub, item_seed, patch_method, progress
 from .world import AtLeast, And, Not, Or, Rule, exists, parse_rule
 from .verification import Intervener, InterventionResult, Unverifiable, as_base, as_hypothesis, rule_of
 
@@ -153,8 +153,7 @@ class DiffusionEditIntervener(Intervener):
         dtype = torch_dtype or (torch.float16 if dev.type == 'cuda' else torch.float32)
         with warnings.catch_warnings():   # newer diffusers renamed torch_dtype to dtype; older ones only know torch_dtype
             warnings.filterwarnings('ignore', message='.*torch_dtype.*deprecated', category=FutureWarning)
-            pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(
-                path_or_id, torch_dtype=dtype, local_files_only=local_files_only, safety_checker=None, requires_safety_checker=False)
+            pipe = from_hub(StableDiffusionInstructPix2PixPipeline.from_pretrained, path_or_id, 'the InstructPix2Pix editor', torch_dtype=dtype, local_files_only=local_files_only, safety_checker=None, requires_safety_checker=False)
         return cls(pipe, device=dev, model_id=str(path_or_id), **kwargs)
 
 # %% ../nbs/07a_edit_intervener.ipynb #21aac81e

@@ -157,8 +157,9 @@ class HFChat:
         from gift_nb.core import default_device
         dev = default_device(kw.get('device'))
         dtype = dtype or (torch.bfloat16 if dev.type == 'cuda' else torch.float32)
-        tok = AutoTokenizer.from_pretrained(name_or_path, gguf_file=gguf_file)
-        model = AutoModelForCausalLM.from_pretrained(name_or_path, gguf_file=gguf_file, dtype=dtype)
+        from gift_nb.core import from_hub
+        tok = from_hub(AutoTokenizer.from_pretrained, name_or_path, 'the chat model', gguf_file=gguf_file)
+        model = from_hub(AutoModelForCausalLM.from_pretrained, name_or_path, 'the chat model', gguf_file=gguf_file, dtype=dtype)
         return cls(model, tok, **{'model_id': Path(gguf_file).name if gguf_file else str(name_or_path), **kw})
 
 def tiny_random_chat(seed:int=0, # seed of the random weights

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 # %% ../nbs/05b_vlm_captioner.ipynb #8090fd36
-from .core import ModelCache, CacheMiss, default_device, image_hash, patch_method, progress
+from .core import ModelCache, CacheMiss, default_device, from_hub, image_hash, patch_method, progress
 from .captioning import Captioner, NO_CHANGE, _check_pair
 from .world import ATTRIBUTES
 
@@ -54,9 +54,9 @@ class VLMCaptioner(Captioner):
         if isinstance(model, (str, Path)):
             from transformers import AutoModelForImageTextToText, AutoProcessor
             kw = dict(local_files_only=local_files_only, **({'dtype': dtype} if dtype is not None else {}))
-            processor = processor if processor is not None else AutoProcessor.from_pretrained(str(model), local_files_only=local_files_only)
+            processor = processor if processor is not None else from_hub(AutoProcessor.from_pretrained, model, 'the VLM processor', local_files_only=local_files_only)
             model_id = model_id or str(model)
-            model = AutoModelForImageTextToText.from_pretrained(str(model), **kw)
+            model = from_hub(AutoModelForImageTextToText.from_pretrained, model, 'the VLM', **kw)
         if processor is None: raise ValueError("pass the processor that goes with an already-built model (processor=...)")
         self.model, self.processor = model.to(self.device).eval(), processor
         self.model_id = model_id or getattr(model.config, '_name_or_path', '') or type(model).__name__

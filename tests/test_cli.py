@@ -103,3 +103,13 @@ def test_missing_weights_exit_1(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(gift_nb.classifier, 'WEIGHTS_DIR', tmp_path/'no-weights')
     assert main(['demo', '--n', '4', '--n-verify', '20', '--out', str(tmp_path/'out')]) == 1
     assert 'make weights' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('hf, says', [('./no_such_model', 'the folder ./no_such_model does not exist'),
+                                      ('someorg/not-a-model', 'is not in the local Hugging Face cache')])
+def test_unavailable_hf_classifier_is_one_line(tmp_path, hf, says):
+    "A missing model folder or an id that is neither cached nor downloadable (the tests run offline): one line, exit 2."
+    (tmp_path/'c.yaml').write_text(f"classifier:\n  hf: {hf}\ndata:\n  kind: world\n  task: red_metal\n")
+    r = run_script('run', 'c.yaml', cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
