@@ -32,3 +32,12 @@ def test_no_heavy_imports():
     assert 'gift_nb' in loaded and 'torch' in loaded    # the check itself works
     heavy = sorted(loaded & set(HEAVY))
     assert not heavy, f"importing {', '.join(mods)} loaded {heavy}; import them inside the functions that need them"
+
+
+def test_starting_names_import_lazily():
+    "The names a user starts with import from `gift_nb` itself, and only on first use: `import gift_nb` loads no torch."
+    code = ("import sys, gift_nb; light = 'torch' not in sys.modules; from gift_nb import GIFT, load_classifier, make_dataset, verify, Report; "
+            "import gift_nb.pipeline as P; print(light, GIFT is P.GIFT, 'GIFT' in dir(gift_nb))")
+    r = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
+                       env={'PATH': '', 'PYTHONPATH': str(ROOT), 'OMP_NUM_THREADS': '1'})
+    assert r.stdout.split() == ['True', 'True', 'True'], r.stdout + r.stderr
