@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 # %% ../nbs/04a_autoencoder.ipynb #21440dba
 from .core import quantize, save_weights, module_card, load_module
+from .classifier import weights_folder
 
 # %% ../nbs/04a_autoencoder.ipynb #55573f27
 class _Res(nn.Module):
@@ -114,10 +115,6 @@ def train_autoencoder(steps:int=2000, # Adam steps (the learning-rate schedule f
     return ae.eval()
 
 # %% ../nbs/04a_autoencoder.ipynb #393f06a9
-def _weights_dir(weights_dir=None):
-    from gift_nb.classifier import WEIGHTS_DIR
-    return Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
-
 @torch.no_grad()
 def reconstruct(ae:WorldAutoencoder, # the autoencoder
                 images:torch.Tensor, # `[N,3,64,64]` in [0,1]
@@ -159,10 +156,10 @@ def save_autoencoder(ae:WorldAutoencoder, # a trained autoencoder (with `.train_
         if log: log(f"{name}: {json.dumps(metrics[name])}")
     card = module_card(ae, 'autoencoder', domain=dict(data='gift_nb.world', size=64),
                        loss='object-weighted L1 (10x) + L1 of image gradients', metrics=dict(decision_agreement=metrics))
-    return save_weights(ae, _weights_dir(weights_dir), 'autoencoder', card)
+    return save_weights(ae, weights_folder(weights_dir), 'autoencoder', card)
 
 def load_autoencoder(weights_dir=None, # folder (default: the package's `weights/`)
                      device=None, # torch device (default: cpu)
                     ) -> WorldAutoencoder:
     "The shipped autoencoder (no training); raises `FileNotFoundError` (missing) or `WeightsMismatch` (sha256) with the fix."
-    return load_module(WorldAutoencoder, _weights_dir(weights_dir) / 'autoencoder.card.json', 'autoencoder', device)
+    return load_module(WorldAutoencoder, weights_folder(weights_dir) / 'autoencoder.card.json', 'autoencoder', device)

@@ -18,8 +18,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/05_captioning.ipynb #1f395553
-from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, save_weights, module_card, load_module, patch_method, moved_names
+from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, save_weights, module_card, load_module, machine_info, patch_method, moved_names
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
+from .classifier import weights_folder
 
 # %% ../nbs/05_captioning.ipynb #d390d05b
 def caption_of_edit(scene_before, # the scene before the edit (objects are named by their attributes in it)
@@ -409,10 +410,6 @@ def train_reader(data:dict, # `reader_data(...)` output
     return net.eval()
 
 # %% ../nbs/05_captioning.ipynb #6ed829ce
-def _weights_dir(weights_dir=None):
-    from gift_nb.classifier import WEIGHTS_DIR
-    return Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
-
 def save_change_reader(reader:ChangeReader, # a trained reader (with `.train_info` when trained here)
                        weights_dir=None, # folder (default: the package's `weights/`)
                        metrics:dict|None=None, # quality figures to quote in the model card
@@ -422,13 +419,13 @@ def save_change_reader(reader:ChangeReader, # a trained reader (with `.train_inf
     card = module_card(reader, 'captioner', data=data or {}, metrics=metrics or {},
                        domain=dict(data='gift_nb.world', size=64, note='a change captioner for the world, not a general VLM'),
                        grammar='canonical captions of Edit.describe: became / was removed / was added / nothing changed')
-    return save_weights(reader, _weights_dir(weights_dir), 'captioner', card)
+    return save_weights(reader, weights_folder(weights_dir), 'captioner', card)
 
 def load_change_reader(weights_dir=None, # folder (default: the package's `weights/`)
                        device=None, # torch device (default: cpu)
                       ) -> ChangeReader:
     "The shipped change reader (no training); raises `FileNotFoundError` (missing) or `WeightsMismatch` (sha256) with the fix."
-    return load_module(ChangeReader, _weights_dir(weights_dir) / 'captioner.card.json', 'captioner', device)
+    return load_module(ChangeReader, weights_folder(weights_dir) / 'captioner.card.json', 'captioner', device)
 
 # %% ../nbs/05_captioning.ipynb #d2c17be7
 def _check_pair(before, after, size=None):
@@ -505,6 +502,12 @@ class ChangeCaptioner(Captioner):
     def __repr__(self): return f"ChangeCaptioner({self.model_id!r}, threshold={self.threshold})"
 
     @torch.no_grad()
+    def _read(self, cb, ca, d, centre):
+        "The reader's probabilities on crops: edit type [N,4], per-attribute before / after (lists of [N,k])."
+        kind, lb, la = (t.float().cpu() for t in _forward(self.reader, cb.to(self.device), ca.to(self.device), d.to(self.device), centre.to(self.device)))
+        return kind.softmax(1), [p.softmax(1) for p in _split(lb)], [p.softmax(1) for p in _split(la)]
+
+    @torch.no_grad()
     def __call__(self,
                  before, # images x, float [N,3,64,64] in [0,1]
                  after, # images x', same shape
@@ -517,8 +520,7 @@ class ChangeCaptioner(Captioner):
             xb, xa = b[s:s + self.batch_size], a[s:s + self.batch_size]
             loc = localise(xb, xa, self.threshold)
             cb, ca, d, _ = reader_inputs(xb, xa, crop, loc)
-            kind, lb, la = (t.float().cpu() for t in _forward(self.reader, cb.to(self.device), ca.to(self.device), d.to(self.device), loc['centre'].to(self.device)))
-            kp = kind.softmax(1); pb = [p.softmax(1) for p in _split(lb)]; pa = [p.softmax(1) for p in _split(la)]
+            kp, pb, pa = self._read(cb, ca, d, loc['centre'])
             for i in range(len(xb)):
                 if not loc['found'][i]: text, k, conf = NO_CHANGE, 'none', 1.
                 else:
@@ -535,16 +537,16 @@ def _several(self:ChangeCaptioner, xb, xa, loc, out, s):
     objects: one reading per group, the change map cut to the group, clauses joined by '; '."""
     from scipy import ndimage
     from gift_nb.grouping import group_changes
-    G = group_changes(self.grouper, xb, xa, self.threshold)
+    dmap = change_map(xb, xa)
+    G = group_changes(self.grouper, xb, xa, self.threshold, d=dmap)
     items = [(i, g) for i, gs in enumerate(G) if len(gs) > 1 and loc['found'][i] for g in gs]
     if not items: return
     idx = torch.tensor([i for i, _ in items]); centre = torch.tensor([g['centre'] for _, g in items], dtype=torch.float32)
-    d = change_map(xb[idx], xa[idx])
+    d = dmap[idx]
     for n, (_, g) in enumerate(items): d[n][~torch.from_numpy(ndimage.binary_dilation(g['mask'], iterations=2))] = 0
     crop = self.reader.config['crop']
     cb, ca, dc = crops(xb[idx], centre, crop), crops(xa[idx], centre, crop), (crops(d[:, None], centre, crop) / 2).clamp(0, 1)
-    kind, lb, la = (t.float().cpu() for t in _forward(self.reader, cb.to(self.device), ca.to(self.device), dc.to(self.device), centre.to(self.device)))
-    kp = kind.softmax(1); pb = [p.softmax(1) for p in _split(lb)]; pa = [p.softmax(1) for p in _split(la)]
+    kp, pb, pa = self._read(cb, ca, dc, centre)
     per = {}
     for n, (i, g) in enumerate(items):
         text, k = _decode(kp[n], [p[n] for p in pb], [p[n] for p in pa])
@@ -671,8 +673,7 @@ def build_change_captioner(n_pairs:int=24000, # training pairs
     info = dict(n_pairs=n_pairs, seed=seed, p_ae=p_ae, p_fill=p_fill, edit_types=dict(zip(EDIT_TYPES, (0.15, 0.55, 0.15, 0.15))),
                 autoencoder_sha256=ae.card['sha256'] if hasattr(ae, 'card') else None,
                 data_seconds=round(t_data, 1), total_seconds=round(time.perf_counter() - t0, 1),
-                machine=dict(torch_threads=torch.get_num_threads(), cpus=os.cpu_count(),
-                             loadavg_start=[round(v, 2) for v in load0], loadavg_end=[round(v, 2) for v in os.getloadavg()]),
+                machine=machine_info(load0),
                 note=f"data from reader_data({n_pairs}, seed={seed}, autoencoder=load_autoencoder(), p_ae={p_ae}, p_fill={p_fill}), "
                      f"then train_reader(data, steps={steps}, seed={seed}): a fixed step count, no wall-time budget")
     return save_change_reader(reader, weights_dir, metrics=metrics, data=info)

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['WEIGHTS_DIR', 'SHIPPED', 'check_images', 'OutputError', 'check_logits', 'signed_split', 'signed_merge', 'find_split',
            'image_preprocess', 'Classifier', 'as_classifier', 'check_classifier', 'TinyCNN', 'processor_preprocess',
-           'from_pretrained', 'augment', 'evaluate', 'class_names', 'train_classifier', 'save_classifier',
-           'list_classifiers', 'load_classifier', 'train_shipped']
+           'from_pretrained', 'weights_folder', 'augment', 'evaluate', 'class_names', 'train_classifier',
+           'save_classifier', 'list_classifiers', 'load_classifier', 'train_shipped']
 
 # %% ../nbs/02_classifier.ipynb #048bbf68
 import functools, hashlib, json, os, time, types, warnings
@@ -400,6 +400,11 @@ from .world import Bias, Task, get_task, make_dataset
 # %% ../nbs/02_classifier.ipynb #64526c97
 WEIGHTS_DIR = Path(gift_nb.__file__).parent / 'weights'
 
+def weights_folder(weights_dir=None, # a folder of weights and model cards; None: the package's `weights/`
+                  ) -> Path:
+    "The folder shipped weights are read from and written to: `weights_dir`, else the package's `weights/`."
+    return Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+
 def _to_uint8(x): return (x.clamp(0, 1) * 255).round().to(torch.uint8)
 
 def _dataset_uint8(task, n, seed, split, chunk=4000):
@@ -523,7 +528,7 @@ def save_classifier(clf:Classifier, # a classifier wrapping a `TinyCNN`, with a 
     if not isinstance(clf.model, TinyCNN): raise TypeError(f"only TinyCNN classifiers can be saved, got {type(clf.model).__name__}")
     name = name or clf.card.get('name') or (clf.task.name if clf.task is not None else None)
     if not name: raise ValueError("give the classifier a name: save_classifier(clf, name='...')")
-    d = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+    d = weights_folder(weights_dir)
     d.mkdir(parents=True, exist_ok=True)
     w = d / f"{name}.safetensors"
     save_file({k: v.detach().cpu().contiguous() for k, v in clf.model.state_dict().items()}, str(w))
@@ -539,7 +544,7 @@ def save_classifier(clf:Classifier, # a classifier wrapping a `TinyCNN`, with a 
 def list_classifiers(weights_dir=None, # folder (default: the package's `weights/`)
                     ) -> list:
     "Names of the classifiers shipped in `weights_dir` (model cards with `arch` TinyCNN and their weights)."
-    d = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+    d = weights_folder(weights_dir)
     def is_clf(p):
         try: return json.loads(p.read_text()).get('arch') == 'TinyCNN' and (d / f"{p.stem}.safetensors").exists()
         except (ValueError, AttributeError): return False
@@ -550,7 +555,7 @@ def load_classifier(name:str, # a shipped classifier ('red_metal', 'cube_or_cyan
                     device=None, # torch device (default: `default_device()`)
                     **kwargs) -> Classifier: # further `Classifier` options (batch_size, ...)
     "Load a shipped classifier (no training, weights checked against the card's sha256); the result carries `.task` and `.card`."
-    p = Path(name) if str(name).endswith('.json') else (Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR) / f"{name}.json"
+    p = Path(name) if str(name).endswith('.json') else weights_folder(weights_dir) / f"{name}.json"
     if not p.exists():
         raise FileNotFoundError(f"no classifier {name!r} in {p.parent}: shipped ones are {list_classifiers(weights_dir)} "
                                 "(rebuild them with `make weights`)")

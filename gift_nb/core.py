@@ -8,8 +8,9 @@ __all__ = ['RECORD_VERSION', 'VERIFICATION_STATUSES', 'GLOSSARY_NOTATION', 'GLOS
            'seed_everything', 'set_progress', 'progress_enabled', 'progress', 'Record', 'record_from_dict',
            'Counterfactual', 'Caption', 'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8',
            'quantize', 'save_png', 'load_png', 'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint',
-           'read_model_card', 'load_weights', 'save_weights', 'module_card', 'load_module', 'ModelUnavailable',
-           'from_hub', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss', 'ModelCache', 'format_table']
+           'read_model_card', 'load_weights', 'save_weights', 'module_card', 'load_module', 'machine_info',
+           'ModelUnavailable', 'from_hub', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss', 'ModelCache',
+           'format_table']
 
 # %% ../nbs/00_core.ipynb #6de06320
 import hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
@@ -608,6 +609,13 @@ def load_module(cls, # the module's class, built as `cls(**card['config'])`
     card, sd = load_weights(card_path, step)
     m = cls(**card['config']); m.load_state_dict(sd); m.card = card
     return m.to(device or 'cpu').eval()
+
+# %% ../nbs/00_core.ipynb #c0mi0001
+def machine_info(loadavg_start:tuple, # `os.getloadavg()` when the job started
+                ) -> dict:
+    "Where a training job ran, for its model card: torch threads, cores, and the load average at its start and end."
+    return dict(torch_threads=torch.get_num_threads(), cpus=os.cpu_count(), loadavg_start=[round(v, 2) for v in loadavg_start],
+                loadavg_end=[round(v, 2) for v in os.getloadavg()])
 
 # %% ../nbs/00_core.ipynb #c0hub002
 class ModelUnavailable(FileNotFoundError):

@@ -16,9 +16,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/05a_change_groups.ipynb #f214ee0a
-from .core import progress, quantize, save_weights, module_card, load_module
+from .core import progress, quantize, save_weights, module_card, load_module, machine_info
 from .world import ATTRIBUTES, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 from .captioning import change_map, caption_of_edit, same_change, localise
+from .classifier import weights_folder
 
 # %% ../nbs/05a_change_groups.ipynb #582aecce
 def multi_edit(scene:Scene, # the scene to edit
@@ -211,10 +212,11 @@ def group_changes(grouper:ChangeGrouper, # a trained grouper
                   min_pixels:int=3, # changed regions smaller than this are noise
                   radius:float=4.0, # `cluster_votes` radius (pixels)
                   min_area:int=16, # a group has at least this many changed pixels (smaller ones join the nearest)
+                  d:torch.Tensor|None=None, # their `change_map` `[N,H,W]` when already computed
                  ) -> list:
     "Per pair, its changed objects as dicts `mask` `[H,W]` bool, `centre` (row, col), `energy`, strongest first ([] for no change)."
     from scipy import ndimage
-    d = change_map(before, after)
+    d = change_map(before, after) if d is None else d
     p = next(grouper.parameters())
     off = (grouper(before.to(p), after.to(p), d[:, None].to(p)) * 16).float().cpu().numpy()
     d = d.numpy(); out = []
@@ -235,10 +237,6 @@ def group_changes(grouper:ChangeGrouper, # a trained grouper
     return out
 
 # %% ../nbs/05a_change_groups.ipynb #68c33be8
-def _weights_dir(weights_dir=None):
-    from gift_nb.classifier import WEIGHTS_DIR
-    return Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
-
 def save_grouper(grouper:ChangeGrouper, # a trained grouper (with `.train_info` when trained here)
                  weights_dir=None, # folder (default: the package's `weights/`)
                  metrics:dict|None=None, # quality figures for the model card
@@ -247,13 +245,13 @@ def save_grouper(grouper:ChangeGrouper, # a trained grouper (with `.train_info` 
     "Write `grouper.safetensors` and its model card `grouper.card.json`; returns the card's path."
     card = module_card(grouper, 'grouper', data=data or {}, metrics=metrics or {},
                        domain=dict(data='gift_nb.world', size=64, note='groups the changed pixels of a world pair by object; not a general segmenter'))
-    return save_weights(grouper, _weights_dir(weights_dir), 'grouper', card)
+    return save_weights(grouper, weights_folder(weights_dir), 'grouper', card)
 
 def load_grouper(weights_dir=None, # folder (default: the package's `weights/`)
                  device=None, # torch device (default: cpu)
                 ) -> ChangeGrouper:
     "The shipped grouper; raises `FileNotFoundError` (missing) or `WeightsMismatch` (sha256) with the fix."
-    return load_module(ChangeGrouper, _weights_dir(weights_dir) / 'grouper.card.json', 'grouper', device)
+    return load_module(ChangeGrouper, weights_folder(weights_dir) / 'grouper.card.json', 'grouper', device)
 
 # %% ../nbs/05a_change_groups.ipynb #76d63e66
 def group_count_accuracy(grouper:ChangeGrouper, # a trained grouper
@@ -289,8 +287,7 @@ def build_grouper(n_pairs:int=6000, # training pairs
     if log: log(json.dumps(metrics))
     info = dict(n_pairs=n_pairs, seed=seed, p_ae=p_ae, p_multi=0.7, max_edits=4, data_seconds=round(t_data, 1),
                 total_seconds=round(time.perf_counter() - t0, 1),
-                machine=dict(torch_threads=torch.get_num_threads(), cpus=os.cpu_count(),
-                             loadavg_start=[round(v, 2) for v in load0], loadavg_end=[round(v, 2) for v in os.getloadavg()]),
+                machine=machine_info(load0),
                 note=f"grouper_data({n_pairs}, seed={seed}, autoencoder=load_autoencoder(), p_ae={p_ae}), then "
                      f"train_grouper(data, steps={steps}, seed={seed}): a fixed step count, no wall-time budget")
     return save_grouper(g, weights_dir, metrics=metrics, data=info)

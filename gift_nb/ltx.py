@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 # %% ../nbs/11_ltx.ipynb #6011e490
 from .core import default_device, file_sha256, load_weights, patch_method, progress, seed_everything
-from .classifier import Classifier, WEIGHTS_DIR, as_classifier, check_images, load_classifier
+from .classifier import Classifier, WEIGHTS_DIR, weights_folder, as_classifier, check_images, load_classifier
 from .saliency_metrics import FINE_FRACTIONS, FRACTIONS, composite, pos_auc, reference_images
 
 # %% ../nbs/11_ltx.ipynb #3948c6b6
@@ -271,7 +271,7 @@ def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `Fe
     net = ltx.explainer
     if not isinstance(net, (MaskNet, FeatureMaskNet)): raise TypeError(f"only MaskNet/FeatureMaskNet explainers can be saved, got {type(net).__name__}")
     if not isinstance(ltx.reference, str): raise ValueError("save_ltx stores the reference by name: use reference='background', 'blur', ...")
-    d = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+    d = weights_folder(weights_dir)
     d.mkdir(parents=True, exist_ok=True)
     w = d / f"{name}.ltx.safetensors"
     save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, str(w))
@@ -290,7 +290,7 @@ def load_ltx(name:str='red_metal', # a shipped explainer (named after its classi
              weights_dir=None, # folder (default: the package's `weights/`)
              **kwargs) -> LTX: # overrides of the stored settings (steps, reference, batch_size, device, show_progress, ...)
     "Load a pretrained LTX explainer (no training): the stored settings, the shipped classifier, the explainer's weights (checked against the card's sha256)."
-    p = Path(name) if str(name).endswith('.json') else (Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR) / f"{name}.ltx.json"
+    p = Path(name) if str(name).endswith('.json') else weights_folder(weights_dir) / f"{name}.ltx.json"
     if not p.exists():
         have = sorted(q.name[:-len('.ltx.json')] for q in p.parent.glob('*.ltx.json'))
         raise FileNotFoundError(f"no LTX explainer {name!r} in {p.parent}: shipped ones are {have} (rebuild with `make weights`)")

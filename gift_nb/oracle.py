@@ -92,7 +92,7 @@ def decide(pns_ci, # Wilson interval of P̂NS
     return 'inconclusive', f"P̂NS interval [{lo:.3f}, {hi:.3f}] contains {threshold}"
 
 # %% ../nbs/03_oracle.ipynb #3a56459b
-from .classifier import WEIGHTS_DIR, as_classifier, check_classifier
+from .classifier import WEIGHTS_DIR, weights_folder, as_classifier, check_classifier
 from .world import (ATTRIBUTES, Rule, at_least, concept, equivalent, exists, get_task, intervene, make_scenes, truth_key,
                            render, rule_from_json)
 
@@ -381,7 +381,7 @@ def build_oracle(classifier, # a `Classifier` with `.task` (e.g. `load_classifie
 
 def oracle_path(name:str, weights_dir=None) -> Path:
     "Where the oracle table of shipped classifier `name` lives."
-    return (Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR) / f"{name}.oracle.json"
+    return weights_folder(weights_dir) / f"{name}.oracle.json"
 
 def shipped_oracle(name:str, # a shipped classifier's name
                    weights_dir=None, # folder (default: the package's `weights/`)
@@ -472,7 +472,7 @@ def _no_task(): raise ValueError("oracle_profile needs a world task: pass a clas
 # %% ../nbs/03_oracle.ipynb #5cfcf745
 def profile_path(name:str, weights_dir=None) -> Path:
     "Where the oracle profile of shipped classifier `name` lives."
-    return (Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR) / f"{name}.profile.json"
+    return weights_folder(weights_dir) / f"{name}.profile.json"
 
 def save_profile(profile:dict, # `{k: OracleTable}` from `oracle_profile`
                  path, # a .json file

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 # %% ../nbs/12_texplain.ipynb #5a485bd5
 from .core import file_sha256, load_weights, progress, rebuild_hint, seed_everything
-from .classifier import WEIGHTS_DIR, Classifier, as_classifier, check_images
+from .classifier import WEIGHTS_DIR, weights_folder, Classifier, as_classifier, check_images
 from .world import COLORS, MATERIALS, SHAPES, SIZES, get_task, make_dataset, render, sample_scene
 
 # %% ../nbs/12_texplain.ipynb #1abc3f46
@@ -280,7 +280,7 @@ def smollm2_lm(n_prefix:int=8, # prefix slots the translator fills
 # %% ../nbs/12_texplain.ipynb #91fc87e8
 def _save(tensors, card, name, weights_dir):
     from safetensors.torch import save_file
-    d = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+    d = weights_folder(weights_dir)
     d.mkdir(parents=True, exist_ok=True)
     w = d / f"{name}.safetensors"
     save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(w))
@@ -291,7 +291,7 @@ def _save(tensors, card, name, weights_dir):
 
 def _load(name, weights_dir, what):
     "`(state dict, card)` of `NAME.json`, the weights checked against the card's sha256 (step `texplain:X` for `texplain_X`)."
-    p = (Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR) / f"{name}.json"
+    p = weights_folder(weights_dir) / f"{name}.json"
     step = 'texplain:' + name[len('texplain_'):] if name.startswith('texplain_') else None
     if not p.exists(): raise FileNotFoundError(f"no {what} {name!r} in {p.parent}: {rebuild_hint(step)}")
     card, sd = load_weights(p, step)
