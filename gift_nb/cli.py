@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['DEFAULT_N', 'DEFAULT_N_VERIFY', 'DEFAULT_N_ORACLE', 'MIN_N', 'MAX_N', 'MIN_NV', 'MAX_NV', 'DEFAULT_OUT', 'BACKENDS',
            'check_out_dir', 'check_demo_args', 'build_parser', 'summary_lines', 'run_demo', 'register_backend',
-           'load_config', 'check_config', 'load_folder', 'load_data', 'load_config_classifier', 'run_config', 'main']
+           'load_config', 'config_file', 'check_config', 'load_folder', 'load_data', 'load_config_classifier',
+           'preflight', 'run_config', 'main']
 
 # %% ../nbs/09_cli.ipynb #5c19a376
 import argparse, json, os, sys, tempfile, time
@@ -70,8 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
                "  gift-nb demo --task red_metal --hypothesis 'there is a red object'\n  gift-nb run nbs/data/configs/world.yaml")
     p.add_argument('--version', action='version', version=f"gift-nb {__version__}")
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument('--debug', action='store_true', help="on an error, show its full traceback before the one-line message")
     d = sub.add_parser(
-        'demo', help='run the whole GIFT pipeline on the embedded world and write report.html / report.json',
+        'demo', parents=[common], help='run the whole GIFT pipeline on the embedded world and write report.html / report.json',
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Explain the task's shipped classifier: counterfactuals of --n world test images, change captions, "
                     "hypotheses, verification\nby exact interventions on --n-verify fresh scenes, oracle comparison. "
@@ -92,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a hypothesis of your own to verify beside GIFT's (repeatable), e.g. 'there is a red object'")
     d.set_defaults(func=_demo_cmd)
     r = sub.add_parser(
-        'run', help='run GIFT as a YAML/JSON config says (data, classifier, class, each stage\'s backend)',
+        'run', parents=[common], help='run GIFT as a YAML/JSON config says (data, classifier, class, each stage\'s backend)',
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run GIFT on the images, classifier and backends a config names (see nbs/data/configs/ and notebook 09).\n"
                     "The config is checked completely before any model is loaded.")
@@ -101,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--check', action='store_true', help='only check the config and print it with its defaults')
     r.set_defaults(func=_run_cmd)
     b = sub.add_parser(
-        'bench', help='score GIFT against the oracle on the benchmark suite of hidden-rule classifiers (notebook 20)',
+        'bench', parents=[common], help='score GIFT against the oracle on the benchmark suite of hidden-rule classifiers (notebook 20)',
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run GIFT on each task of the benchmark suite (its shipped classifier, class by class) and score its answer\n"
                     "against the oracle profile: top hypothesis, false acceptances, recall, P̂NS error, time per stage.\n"
@@ -180,7 +183,7 @@ def run_demo(task:str='red_metal', # one of `gift_nb.world.TASKS`
 # %% ../nbs/09_cli.ipynb #b73a2596
 _DATA_KEYS = {'world': {'kind', 'task', 'n', 'split', 'seed'}, 'folder': {'kind', 'path', 'size', 'limit'},
               'clevr': {'kind', 'scenes', 'images', 'size', 'limit'}}
-_TOP_KEYS = {'data', 'classifier', 'k', 'out', 'seed', 'allow_out_of_domain', 'counterfactuals', 'captioner', 'proposer',
+_TOP_KEYS = {'base', 'data', 'classifier', 'k', 'out', 'seed', 'allow_out_of_domain', 'counterfactuals', 'captioner', 'proposer',
              'intervener', 'verify', 'extra_hypotheses', 'oracle'}
 _VERIFY_KEYS = {'n', 'threshold', 'split', 'n_boot'}
 _CLF_KEYS = {'shipped', 'import', 'hf', 'weights', 'class_names', 'output', 'local_files_only'}
@@ -194,15 +197,39 @@ def register_backend(slot:str, # 'counterfactuals', 'captioner', 'proposer' or '
                      options, # the option names it takes (a set), or a class/function whose keyword arguments they are
                      world_only:bool=False, # trained on the world: refused on other data unless allow_out_of_domain
                      needs_scenes:bool=False, # works on world scenes only (e.g. exact scene edits)
+                     types=None, # option -> allowed types (a dict), or a function whose annotations say them (default: `options` when it is one)
                     ):
     "Make a backend available to `gift-nb run` configs under `slot`/`name`."
     if slot not in BACKENDS: raise ValueError(f"slot must be one of {', '.join(_STAGE_SLOTS)}, got {slot!r}")
+    if types is None and not isinstance(options, (set, frozenset, list, tuple)): types = options
     if not isinstance(options, (set, frozenset, list, tuple)):
         import inspect
         ps = inspect.signature(options).parameters
         options = {p for p, v in ps.items() if p not in ('self', 'classifier', 'k', 'seed', 'show_progress')
                    and v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)}
-    BACKENDS[slot][name] = dict(build=build, options=set(options), world_only=world_only, needs_scenes=needs_scenes)
+    types = {} if types is None else types if isinstance(types, dict) else _option_types(types)
+    BACKENDS[slot][name] = dict(build=build, options=set(options), world_only=world_only, needs_scenes=needs_scenes,
+                                types={k: v for k, v in types.items() if k in options})
+
+def _option_types(f) -> dict:
+    "Option -> the plain types (bool, int, float, str, None) a config may give it, from `f`'s annotations or defaults; options of other types are not checked here."
+    import inspect, types as T, typing
+    out = {}
+    for n, p in inspect.signature(f).parameters.items():
+        ann = p.annotation
+        if ann is p.empty: args = () if p.default in (p.empty, None) else (type(p.default),)
+        else: args = typing.get_args(ann) if isinstance(ann, T.UnionType) or typing.get_origin(ann) is typing.Union else (ann,)
+        if not args or not all(a in (bool, int, float, str, type(None)) for a in args): continue   # a Path, a module, ...: not checked here
+        out[n] = tuple(dict.fromkeys(args + ((type(None),) if p.default is None else ())))
+    return out
+
+def _check_option(v, types, where):
+    "A ValueError naming `where` when the config value `v` is none of `types` (an int passes for a float)."
+    ok = any(v is None if t is type(None) else (isinstance(v, bool) if t is bool else
+             isinstance(v, t) and not isinstance(v, bool) or t is float and isinstance(v, int) and not isinstance(v, bool)) for t in types)
+    if not ok:
+        names = {bool: 'true or false', int: 'an integer', float: 'a number', str: 'a text', type(None): 'null'}
+        raise ValueError(f"{where}: expected {' or '.join(names[t] for t in types)}, got {v!r}")
 
 # %% ../nbs/09_cli.ipynb #e5e15069
 def _b_latent_ae(ctx, **o):
@@ -247,14 +274,17 @@ def _register_defaults():
     from gift_nb import counterfactuals as C, cf_quality as Q, diffusion as D, captioning as K, vlm_captioner as VC, hypotheses as H, verification as V, edit_intervener as E
     register_backend('counterfactuals', 'latent-ae', _b_latent_ae, C.CounterfactualExplainer.__init__, world_only=True)
     register_backend('counterfactuals', 'scene-search', _b_scene_search, Q.SceneSearchExplainer.__init__, world_only=True, needs_scenes=True)
-    register_backend('counterfactuals', 'diffusion', _b_diffusion, {'model'} | (_opts(D.DiffusionCounterfactualExplainer.__init__) - {'classifier', 'scheduler', 'k', 'seed'}))
+    register_backend('counterfactuals', 'diffusion', _b_diffusion, {'model'} | (_opts(D.DiffusionCounterfactualExplainer.__init__) - {'classifier', 'scheduler', 'k', 'seed'}),
+                     types=D.DiffusionCounterfactualExplainer.__init__)
     register_backend('captioner', 'change-captioner', _b_change, K.ChangeCaptioner.__init__, world_only=True)
-    register_backend('captioner', 'vlm', _b_vlm, set(_opts(VC.VLMCaptioner.__init__)) - {'processor'})
+    register_backend('captioner', 'vlm', _b_vlm, set(_opts(VC.VLMCaptioner.__init__)) - {'processor'}, types=VC.VLMCaptioner.__init__)
     register_backend('proposer', 'aggregator', _b_aggregator, H.CaptionAggregator.__init__)
-    register_backend('proposer', 'llm', _b_llm, {'model', 'gguf_file', 'max_new_tokens', 'cache', 'max_per_class', 'max_lines', 'model_id'})
+    register_backend('proposer', 'llm', _b_llm, {'model', 'gguf_file', 'max_new_tokens', 'cache', 'max_per_class', 'max_lines', 'model_id'},
+                     types={'model': (str, type(None)), 'gguf_file': (str, type(None)), 'max_new_tokens': (int,), 'cache': (str, type(None)), 'max_per_class': (int,), 'max_lines': (int,), 'model_id': (str, type(None))})
     register_backend('intervener', 'world', _b_world, V.WorldIntervener.__init__, needs_scenes=True)
     register_backend('intervener', 'instruct-pix2pix', _b_pix2pix,
-                     {'model', 'local_files_only', 'torch_dtype', 'device'} | (_opts(E.DiffusionEditIntervener.__init__) - {'pipeline', 'check'}))
+                     {'model', 'local_files_only', 'torch_dtype', 'device'} | (_opts(E.DiffusionEditIntervener.__init__) - {'pipeline', 'check'}),
+                     types={'model': (str,), 'local_files_only': (bool,), 'torch_dtype': (str, type(None)), 'device': (str, type(None)), **_option_types(E.DiffusionEditIntervener.__init__)})
 
 def _opts(f):
     import inspect
@@ -278,19 +308,55 @@ def _int(d, key, where, lo, default):
     if isinstance(v, bool) or not isinstance(v, int) or v < lo: raise ValueError(f"{where}{key}: expected an integer >= {lo}, got {v!r}")
     return v
 
+def _path(d, key, where, base):
+    "`d[key]`, a text, as an absolute path resolved against `base` (the config's folder)."
+    return (base/Path(_need(d, key, where, str, 'a path')).expanduser()).resolve()
+
+def _model_ref(v, where, base):
+    "A model option: a folder (resolved against `base`; it must exist) or a Hugging Face hub id ('org/name', kept as is)."
+    if not isinstance(v, str) or not v.strip(): raise ValueError(f"{where}: expected a hub id ('org/name') or a model folder, got {v!r}")
+    p = base/Path(v).expanduser()
+    if p.exists(): return str(p.resolve())
+    if Path(v).expanduser().is_absolute() or v.startswith(('.', '~')) or v.count('/') > 1 or os.sep != '/' and os.sep in v:
+        raise ValueError(f"{where}: the folder {str(p)!r} does not exist (relative paths are relative to the config's folder); "
+                         f"give the folder of a saved model or a hub id such as 'google/vit-base-patch16-224'")
+    return v
+
+def _check_out(p:Path):
+    "A ValueError when the folder `p` could not be created and written (probed in its nearest existing parent; nothing is left behind)."
+    a = p
+    while not a.exists() and a != a.parent: a = a.parent
+    if not a.is_dir(): raise ValueError(f"out: {str(p)!r} cannot be created: {str(a)!r} is a file; set out: (or --out) to a folder")
+    try: fd, probe = tempfile.mkstemp(dir=a, prefix='.gift-nb-write-test-'); os.close(fd); os.unlink(probe)
+    except OSError as e:
+        raise ValueError(f"out: {str(p)!r} is not writable ({e.strerror or e} in {str(a)!r}); set out: (or --out) to a folder you can write to") from None
+
 def load_config(path:str|Path, # a .yaml/.yml or .json file
                ) -> dict:
     "Read a config file (YAML or JSON) into a dict; a file that is not a mapping is a ValueError."
     p = Path(path)
     if not p.is_file(): raise ValueError(f"config {str(p)!r} does not exist")
-    text = p.read_text()
-    if p.suffix.lower() == '.json': cfg = json.loads(text)
+    try: text = p.read_text()
+    except UnicodeDecodeError: raise ValueError(f"config {p}: not a text file (YAML or JSON)") from None
+    if p.suffix.lower() == '.json':
+        try: cfg = json.loads(text)
+        except json.JSONDecodeError as e: raise ValueError(f"config {p}: not valid JSON ({e})") from None
     else:
         import yaml
         try: cfg = yaml.safe_load(text)
         except yaml.YAMLError as e: raise ValueError(f"config {p}: not valid YAML ({e})") from None
     if not isinstance(cfg, dict): raise ValueError(f"config {p}: expected a mapping of keys (data, classifier, ...), got {type(cfg).__name__}")
     return cfg
+
+def config_file(path:str|Path, # a .yaml/.yml or .json file
+                out:str|Path|None=None, # overrides the config's `out` (relative to the working directory)
+               ) -> tuple:
+    """`(config, folder)`: the file read by `load_config`, and the folder its relative paths resolve against (its own).
+    Without `out` in the file or the argument, the run goes to `./gift_nb_runs/<file name>` in the working directory."""
+    cfg = load_config(path)
+    if out is not None: cfg['out'] = str(Path(out).resolve())
+    elif 'out' not in cfg: cfg['out'] = str(Path.cwd()/'gift_nb_runs'/Path(path).stem)
+    return cfg, Path(path).resolve().parent
 
 # %% ../nbs/09_cli.ipynb #e735be94
 def check_config(cfg:dict, # the config (e.g. from `load_config`)
@@ -299,8 +365,9 @@ def check_config(cfg:dict, # the config (e.g. from `load_config`)
     "Validate a `gift-nb run` config before any heavy work; returns it with defaults filled in."
     if not BACKENDS['counterfactuals']: _register_defaults()
     if not isinstance(cfg, dict): raise ValueError(f"the config must be a mapping, got {type(cfg).__name__}")
-    base = Path(base or '.')
     _unknown(cfg, _TOP_KEYS, '')
+    if not isinstance(cfg.get('base', '.'), str): raise ValueError(f"base: expected a folder path, got {cfg['base']!r}")
+    base = (Path(base or '.')/Path(cfg.get('base', '.')).expanduser()).resolve()
     out = dict(cfg)
     d = _need(cfg, 'data', '', dict, f"a mapping with 'kind' ({' | '.join(_DATA_KEYS)})")
     kind = _need(d, 'kind', 'data.', str, ' | '.join(_DATA_KEYS))
@@ -315,12 +382,12 @@ def check_config(cfg:dict, # the config (e.g. from `load_config`)
         if d['split'] not in ('train', 'val', 'test'): raise ValueError(f"data.split: expected train | val | test, got {d['split']!r}")
     else:
         key = 'path' if kind == 'folder' else 'scenes'
-        p = base/_need(d, key, 'data.', str, 'a path')
+        p = _path(d, key, 'data.', base)
         if kind == 'folder' and not p.is_dir(): raise ValueError(f"data.path: {str(p)!r} is not a folder")
         if kind == 'clevr' and not p.is_file(): raise ValueError(f"data.scenes: {str(p)!r} is not a CLEVR scenes JSON file")
         d[key] = str(p)
         if kind == 'clevr' and d.get('images') is not None:
-            d['images'] = str(base/d['images'])
+            d['images'] = str(_path(d, 'images', 'data.', base))
             if not Path(d['images']).is_dir(): raise ValueError(f"data.images: {d['images']!r} is not a folder")
         d['size'] = _int(d, 'size', 'data.', 8, 64)
         if d.get('limit') is not None: d['limit'] = _int(d, 'limit', 'data.', 1, None)
@@ -335,15 +402,21 @@ def check_config(cfg:dict, # the config (e.g. from `load_config`)
         raise ValueError(f"classifier.shipped: unknown classifier {c['shipped']!r}; allowed: {', '.join(TASKS)}")
     if 'import' in c and (not isinstance(c['import'], str) or ':' not in c['import']):
         raise ValueError(f"classifier.import: expected 'package.module:callable', got {c['import']!r}")
+    if 'hf' in c: c = {**c, 'hf': _model_ref(c['hf'], 'classifier.hf', base)}
     if 'weights' in c:
         if 'import' not in c: raise ValueError("classifier.weights: only with classifier.import (shipped and hf models carry their weights)")
-        w = base/c['weights']
-        if not w.is_file() or w.suffix != '.safetensors': raise ValueError(f"classifier.weights: {str(w)!r} is not a .safetensors file")
+        w = _path(c, 'weights', 'classifier.', base)
+        if w.suffix != '.safetensors': raise ValueError(f"classifier.weights: {str(w)!r} is not a .safetensors file; save the weights with safetensors")
+        if not w.is_file(): raise ValueError(f"classifier.weights: {str(w)!r} does not exist (relative paths are relative to the config's folder)")
         c = {**c, 'weights': str(w)}
+    for key, types in (('class_names', list), ('local_files_only', bool)):
+        if key in c and not isinstance(c[key], types): raise ValueError(f"classifier.{key}: expected {'a list of names' if types is list else 'true or false'}, got {c[key]!r}")
     if c.get('output', 'logits') not in ('logits', 'probs'): raise ValueError(f"classifier.output: expected logits | probs, got {c['output']!r}")
     out['classifier'] = c
     out['k'] = _int(cfg, 'k', '', 0, 1); out['seed'] = _int(cfg, 'seed', '', 0, 0)
-    out['out'] = str(base/cfg.get('out', 'gift_nb_runs/run'))
+    out['base'] = str(base)
+    out['out'] = str(_path({'out': cfg.get('out', 'gift_nb_runs/run')}, 'out', '', base))
+    _check_out(Path(out['out']))
     ood = cfg.get('allow_out_of_domain', False)
     if not isinstance(ood, bool): raise ValueError(f"allow_out_of_domain: expected true or false, got {ood!r}")
     if 'shipped' in c and domain != 'world' and not ood:
@@ -357,6 +430,10 @@ def check_config(cfg:dict, # the config (e.g. from `load_config`)
         if b not in BACKENDS[slot]: raise ValueError(f"{slot}.backend: unknown backend {b!r}; allowed: {', '.join(BACKENDS[slot])}")
         spec = BACKENDS[slot][b]
         _unknown({k: v for k, v in s.items() if k != 'backend'}, spec['options'], f"{slot}.")
+        for k, t in spec['types'].items():
+            if k in s: _check_option(s[k], t, f"{slot}.{k}")
+        if 'model' in s and s['model'] is not None: s['model'] = _model_ref(s['model'], f"{slot}.model", base)
+        if s.get('cache') is not None: s['cache'] = str(_path(s, 'cache', f"{slot}.", base))
         if spec['world_only'] and domain != 'world' and not ood:
             raise ValueError(f"{slot}.backend: {b!r} was trained on the world (64x64 renders) but data.kind is {kind!r}; choose "
                              f"another backend ({', '.join(n for n, x in BACKENDS[slot].items() if not x['world_only'])}) or set allow_out_of_domain: true")
@@ -369,9 +446,9 @@ def check_config(cfg:dict, # the config (e.g. from `load_config`)
     _unknown(v, _VERIFY_KEYS, 'verify.')
     v = {'n': _int(v, 'n', 'verify.', 1, DEFAULT_N_VERIFY), 'threshold': v.get('threshold', 0.8), 'n_boot': _int(v, 'n_boot', 'verify.', 10, 1000),
          'split': v.get('split', None if 'shipped' in c and kind == 'world' else 0.5)}
-    if not isinstance(v['threshold'], (int, float)) or not 0 < v['threshold'] <= 1:
+    if isinstance(v['threshold'], bool) or not isinstance(v['threshold'], (int, float)) or not 0 < v['threshold'] <= 1:
         raise ValueError(f"verify.threshold: expected a number in (0, 1], got {v['threshold']!r}")
-    if v['split'] is not None and (not isinstance(v['split'], (int, float)) or not 0 < v['split'] < 1):
+    if v['split'] is not None and (isinstance(v['split'], bool) or not isinstance(v['split'], (int, float)) or not 0 < v['split'] < 1):
         raise ValueError(f"verify.split: expected a fraction in (0, 1), got {v['split']!r}")
     out['verify'] = v
     eh = cfg.get('extra_hypotheses', [])
@@ -424,20 +501,41 @@ def load_data(d:dict, # the checked `data` section
         with Image.open(f) as im: ims.append(torch.from_numpy(np.asarray(im.convert('RGB').resize((d['size'],) * 2, Image.BICUBIC), dtype=np.float32) / 255).permute(2, 0, 1))
     return {'images': torch.stack(ims), 'scenes': scenes}, {'kind': 'clevr', 'n': len(scenes), 'rendered': False}
 
+def _import_object(spec:str, base:str|None):
+    "The object `package.module:name` names, the module looked up in the config's folder `base` first, then on sys.path."
+    import importlib
+    mod, _, fn = spec.partition(':')
+    added = base is not None and base not in sys.path
+    if added: sys.path.insert(0, base)
+    try: return getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"classifier.import: cannot import {spec!r} ({e}); the module is looked up in the config's folder"
+                         f"{' ' + repr(base) if base else ''}, then on sys.path") from None
+    except Exception as e:   # the user's module raised while being imported
+        raise ValueError(f"classifier.import: importing {mod!r} failed ({type(e).__name__}: {e})") from None
+    finally:
+        if added and base in sys.path: sys.path.remove(base)
+
 def load_config_classifier(c:dict, # the checked `classifier` section
+                           base:str|None=None, # the config's folder (where `import:` modules are looked up first)
                           ):
     "The classifier a config names."
     from gift_nb.classifier import as_classifier, load_classifier, from_pretrained
     if 'shipped' in c: return load_classifier(c['shipped'])
     if 'hf' in c: return from_pretrained(c['hf'], class_names=c.get('class_names'))
-    import importlib
-    mod, _, fn = c['import'].partition(':')
-    try: obj = getattr(importlib.import_module(mod), fn)
-    except (ImportError, AttributeError) as e: raise ValueError(f"classifier.import: cannot import {c['import']!r} ({e})") from None
-    model = obj() if callable(obj) and not hasattr(obj, 'forward') else obj
+    obj = _import_object(c['import'], base)
+    try: model = obj() if callable(obj) and not hasattr(obj, 'forward') else obj
+    except Exception as e: raise ValueError(f"classifier.import: {c['import']}() failed ({type(e).__name__}: {e}); it must build the model without arguments") from None
     if 'weights' in c:
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
-        model.load_state_dict(load_file(c['weights']))
+        try: sd = load_file(c['weights'])
+        except (SafetensorError, OSError) as e: raise ValueError(f"classifier.weights: {c['weights']!r} is not a readable safetensors file ({e})") from None
+        if not hasattr(model, 'load_state_dict'): raise ValueError(f"classifier.weights: {c['import']} gives a {type(model).__name__}, not a torch module to load weights into")
+        try: model.load_state_dict(sd)
+        except RuntimeError as e:   # names or shapes that differ: one line saying which
+            first = [l.strip() for l in str(e).splitlines()[1:] if l.strip()][:1]
+            raise ValueError(f"classifier.weights: {c['weights']!r} does not fit the model {c['import']} builds ({first[0][:200] if first else e})") from None
     if hasattr(model, 'eval'): model.eval()
     return as_classifier(model, class_names=c.get('class_names'), output=c.get('output'))
 
@@ -446,17 +544,45 @@ def _images_of(x):
     "The images of loaded data: a tensor, `make_dataset`'s triple or a dict with `images`."
     return x['images'] if isinstance(x, dict) else x[0] if isinstance(x, tuple) else x
 
+def _hub_cached(repo:str) -> bool:
+    "Whether the hub id `repo` has a config in the local Hugging Face cache (a model, a processor or a diffusers pipeline)."
+    from huggingface_hub import try_to_load_from_cache
+    try: return any(isinstance(try_to_load_from_cache(repo, f), str) for f in ('config.json', 'model_index.json', 'preprocessor_config.json'))
+    except Exception: return False   # not a valid repo id: loading it will say so
+
+def preflight(cfg:dict, # a checked config (`check_config`)
+             ) -> tuple:
+    """What the run would fail on, found without loading a model: `(problems, notes)`, one line each. Problems: the
+    classifier's module does not import, a hub id is neither a folder nor cached while offline, `out` is not writable.
+    Notes: hub ids the run will download."""
+    problems, notes = [], []
+    refs = [('classifier.hf', cfg['classifier'].get('hf'))] + [(f"{s}.model", cfg[s].get('model')) for s in _STAGE_SLOTS]
+    offline = os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes', 'on')
+    for where, ref in refs:
+        if ref is None or Path(ref).exists() or _hub_cached(ref): continue
+        if offline: problems.append(f"{where}: {ref!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set: download it once "
+                                    f"where the hub is reachable (`huggingface-cli download {ref}`) or give the folder of a saved copy")
+        else: notes.append(f"{where}: {ref!r} is not in the local Hugging Face cache: the run will download it")
+    if 'import' in cfg['classifier']:
+        try: _import_object(cfg['classifier']['import'], cfg.get('base'))
+        except ValueError as e: problems.append(str(e))
+    try: _check_out(Path(cfg['out']))
+    except ValueError as e: problems.append(str(e))
+    return problems, notes
+
 def run_config(cfg:dict|str|Path, # a config dict or file
                echo=print, # called with each line of the summary
               ):
-    "Run GIFT as a config says; writes report.html / report.json into `out`; returns the `Report`."
+    "Run GIFT as a config says; writes report.html / report.json into `out` (created only once everything loaded); returns the `Report`."
     t0 = time.perf_counter()
-    base = None
-    if not isinstance(cfg, dict): base, cfg = Path(cfg).parent, load_config(cfg)
+    if not isinstance(cfg, dict): cfg, base = config_file(cfg)
+    else: base = None
     cfg = check_config(cfg, base)
-    out = check_out_dir(cfg['out'])
+    problems, notes = preflight(cfg)
+    if problems: raise ValueError(problems[0])
+    for n in notes: echo(n)
     from gift_nb.pipeline import GIFT
-    clf = load_config_classifier(cfg['classifier'])
+    clf = load_config_classifier(cfg['classifier'], cfg['base'])
     data, info = load_data(cfg['data'])
     if info.get('skipped'): echo(f"data: {info['skipped']} unreadable files skipped in {cfg['data']['path']} ({', '.join(info['skipped_files'][:5])})")
     from gift_nb.classifier import check_classifier
@@ -468,6 +594,7 @@ def run_config(cfg:dict|str|Path, # a config dict or file
     gift = GIFT(clf, comps['counterfactuals'], comps['captioner'], comps['proposer'], comps['intervener'], k=cfg['k'],
                 n_verify=v['n'], verify_split=v['split'], threshold=float(v['threshold']), n_boot=v['n_boot'],
                 oracle=cfg.get('oracle', has_task) and has_task)
+    out = check_out_dir(cfg['out'])   # the first thing written: nothing is left behind by a config that fails to load
     echo(f"gift-nb {__version__} run: {info['n']} {info['kind']} images, class {cfg['k']}, backends "
          + ', '.join(f"{s} {cfg[s]['backend']}" for s in _STAGE_SLOTS) + f", out {out}")
     report = gift.run(data, out/'run', extra_hypotheses=cfg.get('extra_hypotheses', []), seed=cfg['seed'])
@@ -501,18 +628,27 @@ def _bench_cmd(args) -> int:
     print(f"benchmark: {paths['html']} and {paths['json']}")
     return 0
 
-def _config_of(args):
-    cfg = load_config(args.config)
-    if args.out is not None: cfg['out'] = str(Path(args.out).resolve())
-    return cfg, Path(args.config).parent
-
 def _run_cmd(args) -> int:
-    cfg, base = _config_of(args)
+    cfg = check_config(*config_file(args.config, args.out))
     if args.check:
-        print(json.dumps(check_config(cfg, base), indent=1)); return 0
-    cfg = check_config(cfg, base)
+        print(json.dumps(cfg, indent=1))
+        problems, notes = preflight(cfg)
+        for n in notes: print(f"note: {n}")
+        for p in problems: print(f"gift-nb run --check: error: {p}", file=sys.stderr)
+        print(f"check: {len(problems)} problem{'s' * (len(problems) != 1)} found" + ('; the run would fail on the first' if problems else ''))
+        return 2 if problems else 0
     run_config(cfg)
     return 0
+
+# What a user can fix: said in one line, exit status 2. (FileNotFoundError: shipped files missing, an install problem: 1.)
+_BAD_INPUT = (ModelUnavailable, ValueError, TypeError, PermissionError, FileExistsError, NotADirectoryError)
+
+def _error(args, e, code):
+    "Print the one-line error (with the traceback first under --debug or GIFT_NB_DEBUG=1); return `code`."
+    if getattr(args, 'debug', False) or os.environ.get('GIFT_NB_DEBUG'):
+        import traceback; traceback.print_exception(e, file=sys.stderr)
+    print(f"gift-nb {args.command}: error: {e}", file=sys.stderr)
+    return code
 
 def main(argv:list|None=None, # arguments without the program name; None -> sys.argv[1:]
         ) -> int:
@@ -528,22 +664,9 @@ def main(argv:list|None=None, # arguments without the program name; None -> sys.
             parser.commands['demo'].print_usage(sys.stderr)
             print(f"gift-nb demo: error: {e}", file=sys.stderr)
             return 2
-    if args.command == 'run':
-        try: check_config(*_config_of(args))
-        except (ValueError, json.JSONDecodeError) as e:
-            parser.commands['run'].print_usage(sys.stderr)
-            print(f"gift-nb run: error: {e}", file=sys.stderr)
-            return 2
     try: return args.func(args)
-    except ModelUnavailable as e:   # a model folder or hub id that cannot be loaded here: bad input, one line
-        print(f"gift-nb {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as e:   # shipped weights or tables missing: say so, without a traceback
-        print(f"gift-nb {args.command}: error: {e}", file=sys.stderr)
-        return 1
-    except ValueError as e:   # found while loading: no readable image, a classifier that fails on the images, ...
-        print(f"gift-nb {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    except _BAD_INPUT as e: return _error(args, e, 2)   # a config, a model, a folder: what to fix, in one line
+    except FileNotFoundError as e: return _error(args, e, 1)   # shipped weights or tables missing
     except KeyboardInterrupt:
         print("gift-nb: interrupted; run the same command again to resume from what was finished", file=sys.stderr)
         return 130

@@ -547,15 +547,17 @@ def _checked_weights(path, step):
     "`(card, weights path, weights bytes)` after checking the bytes' SHA-256 against the card."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"no model card {path.name} in {path.parent}: {rebuild_hint(step)}")
-    card = json.loads(path.read_text())
+    try: card = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise WeightsMismatch(f"model card {path} is not valid JSON ({e}): {rebuild_hint(step)}") from None
+    if not isinstance(card, dict) or not isinstance(card.get('weights'), str) or not isinstance(card.get('sha256'), str):
+        raise WeightsMismatch(f"model card {path} lacks 'weights' and 'sha256' (not a gift_nb model card): {rebuild_hint(step)}")
     w = path.parent / card['weights']
     if not w.exists(): raise FileNotFoundError(f"{w} (named by {path}) is missing: {rebuild_hint(step)}")
     data = w.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != card['sha256']:
-        raise WeightsMismatch(f"{w} is corrupted or out of date: its sha256 does not match the model card {path}\n"
-                              f"  expected (card): {card['sha256']}\n  actual   (file): {actual}\n"
-                              f"Fix: {rebuild_hint(step)}")
+        raise WeightsMismatch(f"{w} is corrupted or out of date: its sha256 {actual[:12]}… does not match the model card {path} "
+                              f"({card['sha256'][:12]}…); {rebuild_hint(step)}")
     return card, w, data
 
 def read_model_card(path:str|Path, # the model card, e.g. `weights/autoencoder.card.json`
@@ -607,7 +609,11 @@ def load_module(cls, # the module's class, built as `cls(**card['config'])`
                ):
     "A saved module: built from its card's options, filled with the checked weights, `.card` set, in eval mode."
     card, sd = load_weights(card_path, step)
-    m = cls(**card['config']); m.load_state_dict(sd); m.card = card
+    try: m = cls(**card['config']); m.load_state_dict(sd)
+    except (TypeError, RuntimeError) as e:   # options or tensors the class does not take: the card is not this model's
+        raise WeightsMismatch(f"{card_path} does not describe a {cls.__name__} ({type(e).__name__}: "
+                              f"{str(e).splitlines()[0][:200]}); {rebuild_hint(step)}") from None
+    m.card = card
     return m.to(device or 'cpu').eval()
 
 # %% ../nbs/00_core.ipynb #c0mi0001
@@ -707,15 +713,20 @@ class RunDir:
         if not self.path.exists():
             try: self.path.mkdir(parents=True)
             except OSError as e: raise PermissionError(f"cannot create run directory {self.path}: {e}") from None
-        if not self.path.is_dir(): raise NotADirectoryError(f"run directory {self.path} is a file, not a folder")
+        if not self.path.is_dir(): raise NotADirectoryError(f"run directory {self.path} is a file, not a folder; pass a folder")
         self._check_writable()
+        if not (self.path/'manifest.json').exists():
+            other = sorted(p.name for p in self.path.iterdir() if not p.name.startswith('.'))
+            if other: raise FileExistsError(f"{self.path} is not empty ({', '.join(other[:3])}{', …' if len(other) > 3 else ''}) and holds "
+                                            f"no run (no manifest.json): pass a new or empty folder as the run directory")
         mf = self.path/'manifest.json'
         if mf.exists():
             try: self.manifest = json.loads(mf.read_text())
             except json.JSONDecodeError as e: raise ValueError(f"{mf} is not valid JSON ({e}); delete it to start over") from None
-            if self.manifest.get('format') != MANIFEST_VERSION:
-                raise ValueError(f"{mf}: manifest format {self.manifest.get('format')!r} is not supported "
-                                 f"(this gift_nb reads format {MANIFEST_VERSION})")
+            if not isinstance(self.manifest, dict) or self.manifest.get('format') != MANIFEST_VERSION:
+                fmt = self.manifest.get('format') if isinstance(self.manifest, dict) else None
+                raise ValueError(f"{self.path} holds a run of manifest format {fmt!r}, written by another gift_nb version (this one reads "
+                                 f"format {MANIFEST_VERSION}): pass a new folder, or delete this one to rerun")
         else: self.manifest = {'format': MANIFEST_VERSION, 'seed': self.seed, 'order': [], 'stages': {}, 'notes': []}
         self.manifest.update(seed=self.seed, versions=_versions())
         self._save()

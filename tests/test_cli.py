@@ -105,7 +105,7 @@ def test_missing_weights_exit_1(tmp_path, monkeypatch, capsys):
     assert 'make weights' in capsys.readouterr().err
 
 
-@pytest.mark.parametrize('hf, says', [('./no_such_model', 'the folder ./no_such_model does not exist'),
+@pytest.mark.parametrize('hf, says', [('./no_such_model', "no_such_model' does not exist"),
                                       ('someorg/not-a-model', 'is not in the local Hugging Face cache')])
 def test_unavailable_hf_classifier_is_one_line(tmp_path, hf, says):
     "A missing model folder or an id that is neither cached nor downloadable (the tests run offline): one line, exit 2."

@@ -33,7 +33,7 @@ def test_example_configs_are_valid(tmp_path):
 
 
 @pytest.mark.parametrize('change, says', [
-    ({'stages': {}}, "stages: unknown key; allowed keys: allow_out_of_domain, captioner, classifier"),
+    ({'stages': {}}, "stages: unknown key; allowed keys: allow_out_of_domain, base, captioner, classifier"),
     ({'data': {'kind': 'video'}}, "data.kind: unknown kind 'video'; allowed: world, folder, clevr"),
     ({'data': {'kind': 'world', 'task': 'red_metal', 'size': 3}}, "data.size: unknown key; allowed keys of data: kind, n, seed, split, task"),
     ({'classifier': {'shipped': 'red_metal', 'hf': 'x'}}, "classifier: give exactly one of shipped, import, hf"),
@@ -80,9 +80,10 @@ def failing_classifier():
 def test_classifier_failing_on_images(tmp_path, capsys):
     world_folder(tmp_path/'imgs', 2)
     cfg = {'data': {'kind': 'folder', 'path': str(tmp_path/'imgs')}, 'classifier': {'import': 'test_cli_run:failing_classifier'},
-           'allow_out_of_domain': True, 'intervener': {'backend': 'instruct-pix2pix', 'model': 'x'}, 'out': str(tmp_path/'out')}
+           'allow_out_of_domain': True, 'intervener': {'backend': 'instruct-pix2pix', 'model': str(tmp_path/'imgs')}, 'out': str(tmp_path/'out')}
     with pytest.raises(ValueError, match=r"the classifier failed on the data's images \(a batch of shape \(2, 3, 64, 64\)"):
         run_config(cfg, echo=lambda s: None)
+    assert not (tmp_path/'out').exists()   # found before anything was written
     assert main(['run', str(write(tmp_path, cfg))]) == 2
     assert 'the classifier failed' in capsys.readouterr().err
 

@@ -294,7 +294,7 @@ def test_corrupted_files_are_errors(tmp_path):
     (tmp_path/'manifest.json').write_text('{"format": 1, "stag')
     with pytest.raises(ValueError, match='manifest.json is not valid JSON'): RunDir(tmp_path)
     (tmp_path/'manifest.json').write_text('{"format": 99}')
-    with pytest.raises(ValueError, match='manifest format 99 is not supported'): RunDir(tmp_path)
+    with pytest.raises(ValueError, match='manifest format 99, written by another gift_nb version'): RunDir(tmp_path)
 
 
 def test_torn_line_is_repaired_then_appended_after(tmp_path):
