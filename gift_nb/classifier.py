@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/02_classifier.ipynb #c4f0c700
-from .core import default_device, file_sha256, load_weights, patch_method, progress, seed_everything
+from .core import WeightsMismatch, default_device, file_sha256, load_weights, patch_method, progress, rebuild_hint, seed_everything
 
 # %% ../nbs/02_classifier.ipynb #0737cc3a
 def check_images(images, # float tensor or array `[N, 3, H, W]` with values in [0, 1]
@@ -36,10 +36,13 @@ def check_images(images, # float tensor or array `[N, 3, H, W]` with values in [
         raise ValueError(f"{name} must have shape [N,3,H,W], got {tuple(images.shape)}")
     if images.shape[1] != 3:
         hint = " (channels last? use images.permute(0,3,1,2))" if images.shape[-1] == 3 else ""
+        if images.shape[1] == 1: hint = " (grayscale? repeat the channel: images.expand(-1, 3, -1, -1))"
         raise ValueError(f"{name} must have 3 channels in dim 1 ([N,3,H,W]), got shape {tuple(images.shape)}{hint}")
     if images.numel():
         x = images.detach()
-        if not torch.isfinite(x).all(): raise ValueError(f"{name} contain NaN or inf values")
+        if not torch.isfinite(x).all():
+            bad = (~torch.isfinite(x.flatten(1))).any(1).nonzero().flatten().tolist()
+            raise ValueError(f"{name} contain NaN or inf values (images {bad[:5]}{'…' if len(bad) > 5 else ''}): drop or repair those images")
         lo, hi = x.min().item(), x.max().item()
         if lo < -1e-4 or hi > 1 + 1e-4:
             raise ValueError(f"{name} must be in [0,1], got values in [{lo:.3g}, {hi:.3g}]; "
@@ -325,6 +328,7 @@ def check_classifier(classifier, # anything `as_classifier` accepts
     "`as_classifier(classifier)`, classified once on `images[:n]`: a clear error before any work instead of one mid-run."
     clf = as_classifier(classifier)
     x = check_images(images)[:n]
+    if not len(x): raise ValueError("there are no images (an empty batch): give at least one image [1,3,H,W]")
     try:
         with torch.no_grad(): z = clf.logits(x)
     except OutputError: raise
@@ -560,8 +564,10 @@ def load_classifier(name:str, # a shipped classifier ('red_metal', 'cube_or_cyan
         raise FileNotFoundError(f"no classifier {name!r} in {p.parent}: shipped ones are {list_classifiers(weights_dir)} "
                                 "(rebuild them with `make weights`)")
     card, sd = load_weights(p, f"classifier:{p.stem}")
-    model = TinyCNN(**card['config'])
-    model.load_state_dict(sd)
+    try: model = TinyCNN(**card['config']); model.load_state_dict(sd)
+    except (TypeError, RuntimeError) as e:   # a card whose options or tensors are not a TinyCNN's
+        raise WeightsMismatch(f"{p} does not describe a TinyCNN ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+                              f"{rebuild_hint('classifier:' + p.stem)}") from None
     task = Task.from_json(card['task']) if card.get('task') else None
     return Classifier(model, class_names=card['class_names'], device=default_device(device), task=task, card=card, **kwargs)
 

@@ -335,7 +335,7 @@ def load_config(path:str|Path, # a .yaml/.yml or .json file
                ) -> dict:
     "Read a config file (YAML or JSON) into a dict; a file that is not a mapping is a ValueError."
     p = Path(path)
-    if not p.is_file(): raise ValueError(f"config {str(p)!r} does not exist")
+    if not p.is_file(): raise ValueError(f"config {str(p)!r} does not exist; give the path of a .yaml or .json file (examples: nbs/data/configs/)")
     try: text = p.read_text()
     except UnicodeDecodeError: raise ValueError(f"config {p}: not a text file (YAML or JSON)") from None
     if p.suffix.lower() == '.json':
@@ -344,7 +344,10 @@ def load_config(path:str|Path, # a .yaml/.yml or .json file
     else:
         import yaml
         try: cfg = yaml.safe_load(text)
-        except yaml.YAMLError as e: raise ValueError(f"config {p}: not valid YAML ({e})") from None
+        except yaml.YAMLError as e:
+            mark = getattr(e, 'problem_mark', None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ''
+            raise ValueError(f"config {p}: not valid YAML ({getattr(e, 'problem', None) or type(e).__name__}{where})") from None
     if not isinstance(cfg, dict): raise ValueError(f"config {p}: expected a mapping of keys (data, classifier, ...), got {type(cfg).__name__}")
     return cfg
 
@@ -383,7 +386,7 @@ def check_config(cfg:dict, # the config (e.g. from `load_config`)
     else:
         key = 'path' if kind == 'folder' else 'scenes'
         p = _path(d, key, 'data.', base)
-        if kind == 'folder' and not p.is_dir(): raise ValueError(f"data.path: {str(p)!r} is not a folder")
+        if kind == 'folder' and not p.is_dir(): raise ValueError(f"data.path: {str(p)!r} is not a folder (relative paths are relative to the config's folder)")
         if kind == 'clevr' and not p.is_file(): raise ValueError(f"data.scenes: {str(p)!r} is not a CLEVR scenes JSON file")
         d[key] = str(p)
         if kind == 'clevr' and d.get('images') is not None:
@@ -454,6 +457,10 @@ def check_config(cfg:dict, # the config (e.g. from `load_config`)
     eh = cfg.get('extra_hypotheses', [])
     if not isinstance(eh, list) or not all(isinstance(h, str) for h in eh):
         raise ValueError(f"extra_hypotheses: expected a list of texts, got {eh!r}")
+    for h in eh if out['intervener']['backend'] == 'world' else ():
+        try: parse_rule(h)
+        except ValueError as e: raise ValueError(f"extra_hypotheses: {h!r} is not a world rule ({e}), so the world intervener cannot edit "
+                                                 f"scenes for it; write e.g. 'there is a large gray cylinder'") from None
     if 'oracle' in cfg and not isinstance(cfg['oracle'], bool): raise ValueError(f"oracle: expected true or false, got {cfg['oracle']!r}")
     return out
 
@@ -568,6 +575,9 @@ def preflight(cfg:dict, # a checked config (`check_config`)
         except ValueError as e: problems.append(str(e))
     try: _check_out(Path(cfg['out']))
     except ValueError as e: problems.append(str(e))
+    run = Path(cfg['out'])/'run'
+    if run.is_dir() and not (run/'manifest.json').exists() and any(not p.name.startswith('.') for p in run.iterdir()):
+        problems.append(f"out: {str(run)!r} is not empty and holds no run (no manifest.json): set out: (or --out) to a new folder")
     return problems, notes
 
 def run_config(cfg:dict|str|Path, # a config dict or file

@@ -255,6 +255,14 @@ def _user_hypotheses(extra, k) -> list:
         out.append(replace(h, source='user', provenance={**h.provenance, 'user_supplied': True}))
     return out
 
+def _check_user_hypotheses(gift, extra):
+    "A ValueError, before any work, for a user hypothesis the intervener cannot edit (exact scene edits need world rules)."
+    from gift_nb.verification import WorldIntervener
+    if not isinstance(gift.intervener, WorldIntervener): return
+    bad = [h.text for h in _user_hypotheses(extra, gift.k) if h.rule is None]
+    if bad: raise ValueError(f"extra hypothesis {bad[0]!r} is not a world rule, so the world intervener cannot edit scenes for it: "
+                             f"write it as one, e.g. 'there is a large gray cylinder' (notebook 01), or use an intervener that edits images")
+
 def _as_class_k(hyps, k:int, n_classes) -> list:
     """Stage 1 labels a flip by class k's side (1: into k, 0: out of it), so the proposer's class 1 is class k. Its class 0
     is class 1 - k of a binary classifier, and no class of a multi-class one (dropped)."""
@@ -371,6 +379,7 @@ def run(self:GIFT,
     "Run (or resume) every stage through `run_dir` and return the `Report`."
     from gift_nb.classifier import check_classifier
     check_classifier(self.classifier, _first_images(data), self.k)   # before anything is written
+    _check_user_hypotheses(self, extra_hypotheses)
     run = _open_run(run_dir, seed)
     try:
         data_st = self._stage_data(run, data, verify_on)
