@@ -2,11 +2,12 @@
 fails on the images, and an offline end-to-end run with tiny random Hugging Face components for the classifier and
 every stage (ViT classifier, DDPM diffusion counterfactuals, LLaVA captioner, chat LLM, InstructPix2Pix editor),
 loaded from local folders with `from_pretrained`; and the scene-search reference as a stage-1 backend."""
-import json, os
+import json, os, sys
 from pathlib import Path
 import pytest
 import torch
-from gift_nb.cli import check_config, load_config, load_folder, main, run_config
+from gift_nb.cli import check_config, load_config, load_config_classifier, load_folder, main, run_config
+from safetensors.torch import load_file
 from gift_nb.core import save_png
 from gift_nb.world import make_dataset
 
@@ -149,3 +150,36 @@ def test_run_with_scene_search_reference(tmp_path):
     cfg = {'data': {'kind': 'folder', 'path': str(world_folder(tmp_path/'imgs', 2))}, 'classifier': {'shipped': 'red_metal'},
            'allow_out_of_domain': True, 'counterfactuals': {'backend': 'scene-search'}, 'intervener': {'backend': 'instruct-pix2pix', 'model': 'x'}}
     with pytest.raises(ValueError, match="scene-search"): check_config(cfg)
+
+
+def test_paths_resolve_against_the_config_folder(tmp_path, monkeypatch, capsys):
+    "A config and what it names travel together: weights, data, import: modules and out are found from its folder, whatever the cwd."
+    from safetensors.torch import save_file
+    proj = tmp_path/'project'; (proj/'models').mkdir(parents=True)
+    (proj/'my_models.py').write_text("import torch\ndef build():\n    torch.manual_seed(0)\n"
+                                     "    return torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(3, 2))\n")
+    torch.manual_seed(1)
+    save_file({'2.weight': torch.randn(2, 3), '2.bias': torch.zeros(2)}, proj/'models'/'m.safetensors')
+    world_folder(proj/'imgs', 3)
+    (proj/'c.yaml').write_text("data: {kind: folder, path: imgs}\nclassifier: {import: 'my_models:build', weights: models/m.safetensors}\n"
+                               "allow_out_of_domain: true\nintervener: {backend: instruct-pix2pix, model: models}\nout: runs/a\n")
+    elsewhere = tmp_path/'elsewhere'; elsewhere.mkdir(); monkeypatch.chdir(elsewhere)
+    assert 'my_models' not in sys.modules
+    assert main(['run', '--check', str(proj/'c.yaml')]) == 0
+    out = capsys.readouterr().out
+    cfg = json.loads(out[:out.rindex('}') + 1])
+    assert (cfg['data']['path'], cfg['out'], cfg['intervener']['model']) == (str(proj/'imgs'), str(proj/'runs'/'a'), str(proj/'models'))
+    clf = load_config_classifier(cfg['classifier'], cfg['base'])
+    assert torch.equal(clf.model[2].weight.detach().cpu(), load_file(proj/'models'/'m.safetensors')['2.weight'])
+    assert str(proj) not in sys.path and not (proj/'runs').exists() and not list(elsewhere.iterdir())   # nothing written by a check
+    sys.modules.pop('my_models', None)
+
+
+def test_check_reports_what_the_run_would_fail_on(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1'); monkeypatch.chdir(tmp_path)
+    (tmp_path/'c.yaml').write_text("data: {kind: world, task: red_metal}\nclassifier: {hf: someorg/not-a-model}\n")
+    assert main(['run', '--check', 'c.yaml']) == 2
+    cap = capsys.readouterr()
+    assert "classifier.hf: 'someorg/not-a-model' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set" in cap.err
+    assert 'check: 1 problem found' in cap.out
+    assert not (tmp_path/'gift_nb_runs').exists()
