@@ -234,7 +234,6 @@ def fit(self:Craft, images, # images of the class to explain `[N, C, H, W]` (CRA
         k:int|None=None, # the class explained (default: the one given at construction)
        ) -> Craft:
     "Crop `images`, encode the crops and factorise their pooled activations: sets `W` (concept bank) and `crops_u`."
-    from sklearn.decomposition import NMF
     images = self._check_images(images)
     k = self.k if k is None else k
     if k is None: raise ValueError("say which class to explain: Craft(..., k=...) or fit(images, k=...)")
@@ -247,10 +246,29 @@ def fit(self:Craft, images, # images of the class to explain `[N, C, H, W]` (CRA
     size = self.input_size if self.input_size is not None else (H, W)
     size = (size, size) if isinstance(size, int) else tuple(size)
     crops = grid_crops(images, self.patch_size, self.stride)
+    A = self._encode_crops(crops, size)
+    return self._fit_activations(A, crops, np.concatenate([np.repeat(np.arange(N), len(boxes))[:, None], np.tile(boxes, (N, 1))], 1),
+                                 (H, W), k)
+
+@patch_method
+def _encode_crops(self:Craft, crops, # crops `[n, C, h, w]`
+                  size): # (h, w) the model takes
+    "Pooled, checked activations `[n, p]` of crops resized to `size`."
     def encode(c): return self.input_to_latent(F.interpolate(c, size=size, mode='bilinear', align_corners=False)
                                                if tuple(c.shape[-2:]) != size else c)
-    A = _check_latent(self._batched(encode, crops, 'crops'))
-    A = _pool(A)
+    return _pool(_check_latent(self._batched(encode, crops, 'crops')))
+
+@patch_method
+def _fit_activations(self:Craft, A, # pooled crop activations `[n_crops, p]`
+                     crops, # the crops `[n_crops, C, patch, patch]`
+                     crop_boxes, # (image, top, left) of each crop `[n_crops, 3]`
+                     image_size, # (H, W) of the images
+                     k): # the class explained
+    "The NMF step of `fit`, on activations already computed (shared by several classes in `CraftMulti`)."
+    from sklearn.decomposition import NMF
+    if self.n_concepts > len(A):
+        raise ValueError(f"n_concepts={self.n_concepts} is larger than the number of crops ({len(A)}): give more images, "
+                         "a smaller patch_size, or fewer concepts")
     if self.n_concepts > A.shape[1]:
         raise ValueError(f"n_concepts={self.n_concepts} is larger than the {A.shape[1]} activation channels: use fewer concepts")
     kw = dict(init='nndsvda', max_iter=self.nmf_max_iter, random_state=self.seed)
@@ -263,9 +281,9 @@ def fit(self:Craft, images, # images of the class to explain `[N, C, H, W]` (CRA
     self.W = torch.from_numpy(nmf.components_).float()      # [r, p]
     self.crops_u = torch.from_numpy(U).float()              # [n_crops, r]
     self.crops = crops                                      # [n_crops, C, patch, patch], unresized
-    self.crop_boxes = np.concatenate([np.repeat(np.arange(N), len(boxes))[:, None], np.tile(boxes, (N, 1))], 1)  # (image, top, left)
+    self.crop_boxes = crop_boxes                            # (image, top, left) [n_crops, 3]
     self.crops_a = A                                        # pooled activations [n_crops, p]
-    self.image_size = (H, W)
+    self.image_size = tuple(image_size)
     self.importances = self.sobol_per_image = None
     return self
 
@@ -279,7 +297,12 @@ def transform(self:Craft, images, # images `[N, C, H, W]` (any size the model ac
              ) -> torch.Tensor:
     "Concept codes by NNLS against the bank: `[N, h, w, r]` per location (maps), or `[N, r]`."
     self._need_fit()
-    A = self.latent(images)
+    return self._codes(self.latent(images), spatial)
+
+@patch_method
+def _codes(self:Craft, A, # activations `[N, p, h, w]` or `[N, p]` (from `latent`)
+           spatial:bool=True):
+    "`transform` on activations already computed."
     if A.ndim == 2 or not spatial: return nnls(_pool(A), self.W)
     N, p, h, w = A.shape
     return nnls(A.permute(0, 2, 3, 1).reshape(-1, p), self.W).reshape(N, h, w, -1)
@@ -325,8 +348,13 @@ def estimate_importance(self:Craft, images, # images of the class `[N, C, H, W]`
                        ) -> np.ndarray:
     "Total Sobol index of each concept for class `k`, averaged over `images` (`[r]`); per image in `sobol_per_image`."
     self._need_fit()
+    return self._importance(self.transform(images), k, nb_design, sampler)
+
+@patch_method
+def _importance(self:Craft, U, # codes `[N, h, w, r]` or `[N, r]` (from `transform`)
+                k=None, nb_design:int=32, sampler:str='halton'):
+    "`estimate_importance` on codes already computed."
     k = self.k if k is None else k
-    U = self.transform(images)
     r = U.shape[-1]
     X = sobol_design(r, nb_design, sampler, self.seed)
     Y = self._masked_logits(U, X, k)
