@@ -1,9 +1,11 @@
 """Tests of gift_nb.craft: crops, NNLS, the Jansen estimator, the Craft explainer (shapes, errors, determinism,
-planted importance, fidelity) and the world purity measure on a shipped classifier."""
+planted importance, fidelity), the world purity measure on a shipped classifier, and gift_nb.craft_plus: concept trees,
+implicit-differentiation maps, the multi-class explainer, and concept maps beyond torch.quantile's size limit."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
+import torch.nn.functional as F
 from scipy.optimize import nnls as scipy_nnls
 
 from gift_nb.craft import (Craft, crop_central_objects, grid_boxes, grid_crops, jansen_total_indices, nnls,
@@ -125,3 +127,121 @@ def test_world_classifier_purity_and_top_concept():
     imp = c.estimate_importance(x[pos][:30])
     assert pur['purity'][int(np.argmax(imp))] >= 0.8      # and it is the most important one
     with pytest.raises(ValueError, match='scenes'): crop_central_objects(c, sc[:5])
+
+
+# --- recursive CRAFT, implicit-differentiation maps, CraftMulti, large maps (gift_nb.craft_plus, nbs/10a) ---
+from gift_nb.craft import row_percentile
+from gift_nb.craft_plus import (CraftMulti, Layer, area_iou, body_layer, concept_spread, nnls_codes, pointing_game)
+
+class _Halves(nn.Module):
+    "Per channel, mean of the left and of the right half: [N, 2C, 1, 1]."
+    def forward(self, x):
+        w = x.shape[-1] // 2
+        return torch.cat([x[..., :w].mean((2, 3)), x[..., w:].mean((2, 3))], 1)[..., None, None]
+
+class _Merge(nn.Module):
+    def forward(self, a): return a[:, :3] + a[:, 3:]
+
+def _toy():
+    "Red-left and green-right images; latent = mean colour; earlier layer = colour per half; class 1 reads red."
+    x = torch.zeros(32, 3, 16, 16)
+    for i in range(32): x[i, i % 2, :, 8 * (i % 2):8 * (i % 2) + 8] = 1
+    head = lambda a: torch.stack([-a[:, 0].flatten(), a[:, 0].flatten()], 1)
+    c = Craft(nn.Sequential(_Halves(), _Merge()), head, n_concepts=1, patch_size=16, k=1).fit(x)
+    return c, x, [Layer('halves', _Halves(), _Merge())]
+
+def test_refine_builds_a_tree_that_splits_the_mixed_concept():
+    c, x, layers = _toy()
+    tree = c.refine(x[::2], layers, n_crops=32, min_spread=0.1)
+    assert [n.path for n in tree.walk()] == [(0,), (0, 0), (0, 1)]
+    assert tree[0].spread > 0.1 and tree[0].layer == 'latent' and tree[0, 0].layer == 'halves'
+    colours = [{int(x[int(i)].sum((1, 2)).argmax()) for i in tree[0, j].crops} for j in (0, 1)]
+    assert sorted(map(sorted, colours)) == [[0], [1]]                       # one sub-concept per colour
+    assert sorted(len(tree[0, j].crops) for j in (0, 1)) == [16, 16]
+    red = 0 if colours[0] == {0} else 1
+    assert tree[0, red].importance > 0.85 and tree[0, 1 - red].importance < 1e-6
+    assert 'concept 0.1 [halves]' in str(tree) and tree[0, 0].note == 'no earlier layer'
+    assert c.refine(x[::2], layers, n_crops=32, min_spread=0.99)[0].children == []   # homogeneous enough: a leaf
+    assert concept_spread(torch.eye(3)) == pytest.approx(1.0) and concept_spread(torch.ones(4, 2)) == pytest.approx(0.0)
+
+def test_refine_bad_inputs_are_one_line_errors_naming_the_fix():
+    c, x, layers = _toy()
+    signed = Layer('signed', lambda im: _Halves()(im) - 0.5, lambda a: _Merge()(a + 0.5))
+    for call, match in ((lambda: c.refine(x, [signed], n_crops=32), 'cut the model after a ReLU'),
+                        (lambda: c.refine(x[:2], layers, n_crops=2), 'too few to split'),
+                        (lambda: c.refine(x, [Layer('other', _Halves(), lambda a: 2 * _Merge()(a))]), 'cut of the same model'),
+                        (lambda: c.refine(x, 'body'), 'Layer objects')):
+        with pytest.raises(ValueError, match=match) as e: call()
+        assert '\n' not in str(e.value)
+
+def test_body_layer_of_the_shipped_tinycnn_composes_to_its_features():
+    from gift_nb.classifier import load_classifier
+    clf = load_classifier('cube_or_cyan')
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    L = body_layer(clf, 7)
+    with torch.no_grad():
+        assert L.input_to_layer(x).shape == (2, 32, 16, 16)
+        torch.testing.assert_close(L.layer_to_latent(L.input_to_layer(x)), clf.features(x), atol=1e-5, rtol=1e-5)
+        assert body_layer(clf, 5).input_to_layer(x).min() < 0              # conv output: refine refuses it
+    with pytest.raises(ValueError, match='at must be'): body_layer(clf, 0)
+
+def test_nnls_codes_gradient_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    W = torch.tensor(rng.random((5, 9)))
+    a = torch.tensor(rng.random((4, 9)), requires_grad=True)
+    g = torch.tensor(rng.standard_normal((4, 5)))
+    u = nnls_codes(a, W)
+    assert (u == 0).any() and (u > 0).any()
+    grad, = torch.autograd.grad((u * g).sum(), a)
+    f = lambda A: (np.stack([scipy_nnls(W.numpy().T, r)[0] for r in A]) * g.numpy()).sum()
+    a0, eps, fd = a.detach().numpy(), 1e-6, np.zeros((4, 9))
+    for i in range(4):
+        for j in range(9):
+            d = np.zeros_like(a0); d[i, j] = eps
+            fd[i, j] = (f(a0 + d) - f(a0 - d)) / (2 * eps)
+    np.testing.assert_allclose(grad.numpy(), fd, atol=1e-4)
+    S = u[0] > 0                                                              # closed form on the active set
+    Ws = W[S]
+    np.testing.assert_allclose(grad[0].numpy(), (g[0, S] @ torch.linalg.inv(Ws @ Ws.T) @ Ws).numpy(), atol=1e-8)
+
+def test_implicit_maps_point_at_the_concept_and_scores():
+    c, x, _ = _toy()
+    m = c.implicit_maps(x[:4])
+    assert m.shape == (4, 1, 16, 16)
+    for i in range(4):
+        h = slice(8 * (i % 2), 8 * (i % 2) + 8)
+        assert m[i, 0, :, h].sum() >= 0.99 * m[i, 0].sum()
+    target = torch.zeros(4, 16, 16, dtype=torch.bool)
+    for i in range(4): target[i, :, 8 * (i % 2):8 * (i % 2) + 8] = True
+    assert pointing_game(m[:, 0], target).all()
+    assert area_iou(m[:, 0], target).min() > 0.99
+    with pytest.raises(ValueError, match='method must be one of'): c.implicit_maps(x[:1], method='ig')
+
+def test_craft_multi_equals_per_class_crafts(images):
+    body, top = tiny_model()
+    labels = torch.arange(16) % 3
+    multi = CraftMulti(body, top, classes=[0, 1, 2], n_concepts=3, patch_size=16, seed=2).fit(images, labels)
+    imps = multi.estimate_importance(images, labels, nb_design=16)
+    for k in range(3):
+        one = Craft(body, top, n_concepts=3, patch_size=16, k=k, seed=2).fit(images[labels == k])
+        torch.testing.assert_close(multi[k].W, one.W, atol=1e-4, rtol=1e-4)
+        np.testing.assert_array_equal(multi[k].crop_boxes, one.crop_boxes)
+        assert torch.equal(multi[k].crops, one.crops)
+        np.testing.assert_allclose(imps[k], one.estimate_importance(images[labels == k], nb_design=16), atol=1e-4)
+    with pytest.raises(ValueError, match='one class per image'): multi.fit(images, labels[:3])
+    with pytest.raises(ValueError, match='have no images'): multi.fit(images, torch.zeros(16))
+
+def test_concept_maps_beyond_torch_quantile_limit():
+    big = torch.rand(1, 17_000_000, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(RuntimeError): torch.quantile(big, 0.9, dim=1)
+    assert abs(float(row_percentile(big, 0.9)) - 0.9) < 1e-3
+    x = torch.rand(3, 1001, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(row_percentile(x, 0.37), torch.quantile(x, 0.37, dim=1))
+    # concept maps of one 4100×4100 image: 16.8 M values per concept, above torch.quantile's 16.7 M limit
+    latent = lambda im: torch.cat([F.avg_pool2d(im[:, :1], 64), 0.5 * F.avg_pool2d(im[:, 1:2], 64)], 1)
+    head = lambda a: torch.stack([a.mean((1, 2, 3)), -a.mean((1, 2, 3))], 1)
+    c = Craft(latent, head, n_concepts=1, patch_size=64, k=0).fit(torch.rand(4, 2, 128, 128, generator=torch.Generator().manual_seed(2)))
+    img = torch.rand(1, 2, 4100, 4100, generator=torch.Generator().manual_seed(3))
+    m = c.concept_maps(img, percentile=90)
+    assert m.shape == (1, 1, 4100, 4100)
+    assert abs((m > 0).float().mean().item() - 0.1) < 0.01
