@@ -124,7 +124,7 @@ def _fmt_ci(ci): return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 def summary_lines(report, # a `gift_nb.pipeline.Report`
                   wall:float|None=None, # total wall time in seconds
                  ) -> list:
-    "The demo's short summary: top accepted hypothesis, its P̂NS and CI, the oracle's value, user hypotheses, stage times."
+    "The demo's short summary: top accepted hypothesis, its P̂NS and CI, the oracle's value, user hypotheses, what a resumed run reused, stage times."
     out, top = [], report.top()
     if top:
         h, v = top
@@ -140,8 +140,16 @@ def summary_lines(report, # a `gift_nb.pipeline.Report`
             o = report.oracle_of(v.id)
             out.append(f"  user-supplied '{v.hypothesis}': {v.status}, P̂NS {v.pns:.3f} {_fmt_ci(v.pns_ci)}"
                        + (f"; oracle {o['pns']:.3f} {_fmt_ci(o['pns_ci'])}, agrees: {bool(o['agrees'])}" if o else ''))
+    reuse = getattr(report, 'reuse', None) or {}
+    if any(r['how'] != 'computed' for r in reuse.values()):
+        names = lambda how: ', '.join(s for s, r in reuse.items() if r['how'] == how)
+        parts = ([f"reused {names('reused')}"] if names('reused') else []) + [
+            f"{s} resumed ({r['before']} of {r['count']} items done before)" for s, r in reuse.items() if r['how'] == 'resumed'] + (
+            [f"computed {names('computed')}"] if names('computed') else [])
+        out.append(f"resumed from {report.meta.get('run_dir')}: " + '; '.join(parts))
+    mark = {'reused': ' (earlier)', 'resumed': ' (resumed)'}
     t = {k: v for k, v in report.timings.items() if v is not None}
-    out.append("time per stage: " + ', '.join(f"{k} {v:.1f} s" for k, v in t.items())
+    out.append("time per stage: " + ', '.join(f"{k} {v:.1f} s{mark.get(reuse.get(k, {}).get('how'), '')}" for k, v in t.items())
                + (f"; wall {wall:.1f} s" if wall is not None else ''))
     return out
 
@@ -543,6 +551,11 @@ def main(argv:list|None=None, # arguments without the program name; None -> sys.
         return 1
     except ValueError as e:   # found while loading: no readable image, a classifier that fails on the images, ...
         print(f"gift-nb {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:   # the disk filled up or turned read-only mid-run: one line; the same command resumes
+        from .core import disk_error
+        if disk_error(e) is None: raise
+        print(f"gift-nb {args.command}: error: {disk_error(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gift-nb: interrupted; run the same command again to resume from what was finished", file=sys.stderr)
