@@ -5,9 +5,10 @@ uninterrupted run, and says which stages it reused.
 
 Every write of a run goes through two writers of `gift_nb.core`: `_append_jsonl` (one record) and `_atomic_write` (the
 manifest, PNGs, the report). The reference run counts them; each case then picks one of those write events (seeded,
-at least one in every stage) and kills the run there. A driver process imports gift_nb once and forks one child per run,
-so each run starts from a clean process without paying for the imports again."""
-import errno, json, os, re, signal, subprocess, sys
+at least one in every stage) and kills the run there. A driver process (one per test worker) imports gift_nb once
+and forks one child per run, so each run starts from a clean process without paying for the imports (and the world
+priors) again."""
+import errno, json, os, re, select, signal, subprocess, sys, warnings
 from pathlib import Path
 import numpy as np
 import pytest
@@ -33,8 +34,14 @@ import torch
 torch.set_num_threads(1)
 import gift_nb.core as core
 from gift_nb.cli import main
+# What every run imports, and the world priors (pure functions cached per process), once, before the forks.
+import PIL.Image, safetensors.torch, scipy.ndimage, tqdm.auto, matplotlib.figure
 import gift_nb.pipeline, gift_nb.report, gift_nb.classifier, gift_nb.counterfactuals, gift_nb.captioning, gift_nb.hypotheses
-import gift_nb.verification, gift_nb.oracle, gift_nb.world
+import gift_nb.verification, gift_nb.oracle, gift_nb.world, gift_nb.cf_quality, gift_nb.grouping, gift_nb.edit_intervener
+import gift_nb.diffusion, gift_nb.vlm_captioner
+torch.optim.Adam([torch.zeros(1, requires_grad=True)]).step()   # imports torch._dynamo
+from gift_nb.priors import world_palette, world_metal_table, world_sphere_sprites
+world_palette(); world_metal_table(); world_sphere_sprites()
 
 def stage_of(path, data):
     "The stage a write belongs to: its file's stage; the manifest's newest stage; 'report' for the report."
@@ -60,6 +67,8 @@ class Torn:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 def child(job):
+    log = os.open(job['log'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(log, 1); os.dup2(log, 2)   # the child's output goes to its log, never to the driver's answers
     fault, events = job.get('fault'), []
     append, atomic = core._append_jsonl, core._atomic_write
     def event(kind, path, data, write):
@@ -94,16 +103,14 @@ def child(job):
     def hooked_atomic(path, data):
         return event('atomic', path, data, lambda: atomic(path, data))
     core._append_jsonl, core._atomic_write = hooked_append, hooked_atomic
-    log = os.open(job['log'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    os.dup2(log, 1); os.dup2(log, 2)
     try: rc = main(job['argv'])
     finally:
         sys.stdout.flush(); sys.stderr.flush()
         if job.get('events'): Path(job['events']).write_text(json.dumps(events))
     return rc
 
-out = []
-for job in json.loads(Path(sys.argv[1]).read_text()):
+for line in sys.stdin:   # one job per line; one answer per job
+    job = json.loads(line)
     pid = os.fork()
     if pid == 0:
         rc = 99
@@ -112,22 +119,35 @@ for job in json.loads(Path(sys.argv[1]).read_text()):
         finally:
             sys.stdout.flush(); sys.stderr.flush(); os._exit(rc if isinstance(rc, int) else 98)
     _, st = os.waitpid(pid, 0)
-    out.append({'signal': os.WTERMSIG(st)} if os.WIFSIGNALED(st) else {'rc': os.WEXITSTATUS(st)})
-print(json.dumps(out))
+    print(json.dumps({'signal': os.WTERMSIG(st)} if os.WIFSIGNALED(st) else {'rc': os.WEXITSTATUS(st)}), flush=True)
 """
 
 
-def drive(folder, jobs):
-    "Run `jobs` through the driver; returns how each ended and its output (stdout and stderr)."
-    for j in jobs: j.setdefault('log', str(folder/f"log-{len(list(folder.glob('log-*')))}-{id(j)}.txt"))
-    (folder/'jobs.json').write_text(json.dumps(jobs))
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]), 'OMP_NUM_THREADS': '1',
-           'MKL_NUM_THREADS': '1', 'IN_TEST': '1'}
-    r = subprocess.run([sys.executable, '-c', DRIVER, str(folder/'jobs.json')], cwd=ROOT, env=env, capture_output=True,
-                       text=True, timeout=900)
-    assert r.returncode == 0, r.stderr[-3000:]
-    ends = json.loads(r.stdout.strip().splitlines()[-1])
-    return [(e, Path(j['log']).read_text()) for e, j in zip(ends, jobs)]
+class Driver:
+    "The driver process of one test worker: `run(job, log)` forks a child for the job and returns how it ended and its output."
+    def __init__(self, folder):
+        env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]),
+               'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'IN_TEST': '1'}
+        self.err = folder/'driver.err'
+        self.p = subprocess.Popen([sys.executable, '-c', DRIVER], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=self.err.open('w'), text=True)
+
+    def run(self, job, log):
+        self.p.stdin.write(json.dumps({**job, 'log': str(log)}) + '\n'); self.p.stdin.flush()
+        ready, _, _ = select.select([self.p.stdout], [], [], 600)
+        line = self.p.stdout.readline() if ready else ''
+        assert line, f"the driver did not answer: {self.err.read_text()[-3000:]}"
+        return json.loads(line), Path(log).read_text()
+
+    def close(self):
+        self.p.stdin.close(); self.p.wait(timeout=60)
+
+
+@pytest.fixture(scope='module')
+def driver(tmp_path_factory):
+    d = Driver(tmp_path_factory.mktemp('driver'))
+    yield d
+    d.close()
 
 
 def config(folder):
@@ -152,10 +172,10 @@ def plan(events):
 
 
 @pytest.fixture(scope='module')
-def reference(tmp_path_factory):
+def reference(tmp_path_factory, driver):
     folder = tmp_path_factory.mktemp('reference')
     cfg = config(folder)
-    [(end, log)] = drive(folder, [{'argv': ['run', str(cfg)], 'events': str(folder/'events.json')}])
+    end, log = driver.run({'argv': ['run', str(cfg)], 'events': str(folder/'events.json')}, folder/'log.txt')
     assert end == {'rc': 0}, log[-3000:]
     events = json.loads((folder/'events.json').read_text())
     assert {e[1] for e in events} == {*STAGES, 'report'}, sorted({e[1] for e in events})
@@ -183,7 +203,9 @@ def expected_reuse(run):
     out = {}
     for s in STAGES:
         e = stages.get(s)
-        n = len(read_jsonl(run/f"{s}.jsonl")) if e is not None else 0
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')   # a torn last line: the rerun cuts it off
+            n = len(read_jsonl(run/f"{s}.jsonl")) if e is not None else 0
         out[s] = 'reused' if e is not None and e['status'] == 'done' else ('resumed', n) if n else 'computed'
     return out
 
@@ -193,13 +215,13 @@ def test_fresh_run_says_nothing_was_reused(reference):
 
 
 @pytest.mark.parametrize('case', range(N_KILLS + 2))
-def test_kill_anywhere_resume_exactly(tmp_path, reference, case):
+def test_kill_anywhere_resume_exactly(tmp_path, driver, reference, case):
     fault = reference['faults'][case]
     kind, stage, path = reference['events'][fault['event']]
     cfg = config(tmp_path)
     out, run = tmp_path/'out', tmp_path/'out'/'run'
     argv = ['run', str(cfg)]
-    [(end, log)] = drive(tmp_path, [{'argv': argv, 'fault': fault}])
+    end, log = driver.run({'argv': argv, 'fault': fault}, tmp_path/'killed.txt')
     where = f"{fault['how']} {kind} #{fault['event']} of stage {stage} ({Path(path).name})"
     if fault['how'] in ('ENOSPC', 'EROFS'):   # one line saying what happened and that the same command resumes
         assert end == {'rc': 2}, (where, end, log[-3000:])
@@ -209,7 +231,7 @@ def test_kill_anywhere_resume_exactly(tmp_path, reference, case):
         assert 'run the same command again' in err[0] and os.strerror(getattr(errno, fault['how'])) in err[0], err[0]
     else: assert end == {'signal': signal.SIGKILL}, (where, end, log[-3000:])
     want = expected_reuse(run)
-    [(end, log)] = drive(tmp_path, [{'argv': argv}])   # the same command again, to the end
+    end, log = driver.run({'argv': argv}, tmp_path/'rerun.txt')   # the same command again, to the end
     assert end == {'rc': 0}, (where, log[-3000:])
     ref = reference['out']
     # the report, every stage's records (none lost or repeated, same bytes) and images, and no stray file
