@@ -127,7 +127,7 @@ def _fmt_ci(ci): return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 def summary_lines(report, # a `gift_nb.pipeline.Report`
                   wall:float|None=None, # total wall time in seconds
                  ) -> list:
-    "The demo's short summary: top accepted hypothesis, its P̂NS and CI, the oracle's value, user hypotheses, stage times."
+    "The demo's short summary: top accepted hypothesis, its P̂NS and CI, the oracle's value, user hypotheses, what a resumed run reused, stage times."
     out, top = [], report.top()
     if top:
         h, v = top
@@ -143,8 +143,16 @@ def summary_lines(report, # a `gift_nb.pipeline.Report`
             o = report.oracle_of(v.id)
             out.append(f"  user-supplied '{v.hypothesis}': {v.status}, P̂NS {v.pns:.3f} {_fmt_ci(v.pns_ci)}"
                        + (f"; oracle {o['pns']:.3f} {_fmt_ci(o['pns_ci'])}, agrees: {bool(o['agrees'])}" if o else ''))
+    reuse = getattr(report, 'reuse', None) or {}
+    if any(r['how'] != 'computed' for r in reuse.values()):
+        names = lambda how: ', '.join(s for s, r in reuse.items() if r['how'] == how)
+        parts = ([f"reused {names('reused')}"] if names('reused') else []) + [
+            f"{s} resumed ({r['before']} of {r['count']} items done before)" for s, r in reuse.items() if r['how'] == 'resumed'] + (
+            [f"computed {names('computed')}"] if names('computed') else [])
+        out.append(f"resumed from {report.meta.get('run_dir')}: " + '; '.join(parts))
+    mark = {'reused': ' (earlier)', 'resumed': ' (resumed)'}
     t = {k: v for k, v in report.timings.items() if v is not None}
-    out.append("time per stage: " + ', '.join(f"{k} {v:.1f} s" for k, v in t.items())
+    out.append("time per stage: " + ', '.join(f"{k} {v:.1f} s{mark.get(reuse.get(k, {}).get('how'), '')}" for k, v in t.items())
                + (f"; wall {wall:.1f} s" if wall is not None else ''))
     return out
 
@@ -675,8 +683,13 @@ def main(argv:list|None=None, # arguments without the program name; None -> sys.
             print(f"gift-nb demo: error: {e}", file=sys.stderr)
             return 2
     try: return args.func(args)
+    except OSError as e:   # the disk filled up or turned read-only mid-run (one line; the same command resumes), or bad input
+        from .core import disk_error
+        if disk_error(e) is not None: return _error(args, disk_error(e), 2)
+        if isinstance(e, _BAD_INPUT): return _error(args, e, 2)
+        if isinstance(e, FileNotFoundError): return _error(args, e, 1)   # shipped weights or tables missing
+        raise
     except _BAD_INPUT as e: return _error(args, e, 2)   # a config, a model, a folder: what to fix, in one line
-    except FileNotFoundError as e: return _error(args, e, 1)   # shipped weights or tables missing
     except KeyboardInterrupt:
         print("gift-nb: interrupted; run the same command again to resume from what was finished", file=sys.stderr)
         return 130

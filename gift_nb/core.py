@@ -9,11 +9,11 @@ __all__ = ['RECORD_VERSION', 'VERIFICATION_STATUSES', 'GLOSSARY_NOTATION', 'GLOS
            'Counterfactual', 'Caption', 'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8',
            'quantize', 'save_png', 'load_png', 'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint',
            'read_model_card', 'load_weights', 'save_weights', 'module_card', 'load_module', 'machine_info',
-           'ModelUnavailable', 'from_hub', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss', 'ModelCache',
-           'format_table']
+           'ModelUnavailable', 'from_hub', 'disk_error', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss',
+           'ModelCache', 'format_table']
 
 # %% ../nbs/00_core.ipynb #6de06320
-import hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
+import errno, hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import NoneType, UnionType
@@ -486,16 +486,25 @@ def quantize(images, # float [N,3,H,W] or [3,H,W] in [0,1]
     return torch.from_numpy(to_uint8(images)).movedim(-1, -3).float() / 255
 
 # %% ../nbs/00_core.ipynb #6fad3e00
+def _named(e:OSError, path) -> OSError:
+    "`e` with the file it was about (OS errors of `write` and `fsync` name none)."
+    if e.filename is None: e.filename = str(path)
+    return e
+
 def _atomic_write(path:Path, data:bytes):
-    "Write `data` to `path` through a temp file + fsync + os.replace."
+    "Write `data` to `path` through a temp file + fsync + os.replace: `path` holds the old bytes or the new, never a part."
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.tmp')
+    try: fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.tmp')
+    except OSError as e: raise _named(e, path)
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+    except BaseException as e:
+        try: Path(tmp).unlink(missing_ok=True)
+        except OSError: pass   # e.g. the disk turned read-only: `RunDir` removes the temp file when it is opened again
+        if isinstance(e, OSError): _named(e, path)
+        raise
 
 def save_png(path:str|Path, # where to write (parent folders are created)
              image, # float [3,H,W] in [0,1], or uint8 [3,H,W]
@@ -648,10 +657,29 @@ def from_hub(load:Callable, # e.g. `AutoModel.from_pretrained` or a pipeline cla
 
 # %% ../nbs/00_core.ipynb #1f354406
 def _append_jsonl(path:Path, obj:dict):
-    "Append one JSON line to `path`, then flush and fsync."
+    "Append one JSON line to `path`, then flush and fsync; a failed write is cut off again (best effort)."
     line = json.dumps(obj) + '\n'
-    with open(path, 'ab') as f:
-        f.write(line.encode()); f.flush(); os.fsync(f.fileno())
+    try:
+        with open(path, 'ab') as f:
+            end = f.tell()
+            try: f.write(line.encode()); f.flush(); os.fsync(f.fileno())
+            except OSError:
+                try: f.truncate(end)
+                except OSError: pass   # a torn last line is cut off when the file is read with repair=True
+                raise
+    except OSError as e: raise _named(e, path)
+
+_DISK_ERRNOS = {errno.ENOSPC: 'the disk is full', errno.EROFS: 'the disk turned read-only',
+                errno.EDQUOT: 'the disk quota is exceeded'}
+
+def disk_error(e:BaseException, # an exception raised while writing a run
+              ) -> str|None:
+    "One line saying that the disk filled up or turned read-only, and that the same command resumes; None for other errors."
+    what = _DISK_ERRNOS.get(getattr(e, 'errno', None)) if isinstance(e, OSError) else None
+    if what is None: return None
+    where = f" writing {e.filename}" if e.filename else ''
+    return (f"{what} ({e.strerror or os.strerror(e.errno)}){where}; everything finished so far is kept: "
+            f"make room (or make the folder writable again), then run the same command again to resume")
 
 def read_jsonl(path:str|Path, # a JSON-lines file (missing -> [])
                repair:bool=False, # also cut a torn last line off the file, so appends start on a fresh line
@@ -719,6 +747,7 @@ class RunDir:
             other = sorted(p.name for p in self.path.iterdir() if not p.name.startswith('.'))
             if other: raise FileExistsError(f"{self.path} is not empty ({', '.join(other[:3])}{', …' if len(other) > 3 else ''}) and holds "
                                             f"no run (no manifest.json): pass a new or empty folder as the run directory")
+        for tmp in self.path.rglob('.*.tmp'): tmp.unlink(missing_ok=True)   # temp files of writes cut short (a killed run)
         mf = self.path/'manifest.json'
         if mf.exists():
             try: self.manifest = json.loads(mf.read_text())
@@ -813,6 +842,7 @@ class Stage:
         self.file = run.path/f"{name}.jsonl"
         self._records = [self._parse(d, i) for i, d in enumerate(read_jsonl(self.file, repair=True), 1)]
         self._ids = {r['id'] if isinstance(r, dict) else r.id for r in self._records}
+        self.found, self.found_done = len(self._records), self.done   # what the stage held when it was opened
 
     def _parse(self, d, i):
         if 'kind' not in d: return d

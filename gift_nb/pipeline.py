@@ -130,10 +130,14 @@ GIFT.counterfactuals, GIFT.captioner, GIFT.proposer, GIFT.intervener = _counterf
 from .core import patch_method
 
 def _timed(run, name, t0):
-    "Add the seconds spent since `t0` to the stage's entry in the manifest (a resumed stage adds up its parts)."
+    "Add the seconds spent since `t0` to the stage's entry (saved by the `finish` that follows, in the same write)."
     e = run.manifest['stages'][name]
     e['seconds'] = round(e.get('seconds', 0.0) + time.perf_counter() - t0, 3)
-    run._save()
+
+def _reuse(st) -> dict:
+    "How this run got a stage: reused whole, resumed (records found when it was opened), or computed."
+    how = 'reused' if st.found_done else 'resumed' if st.found else 'computed'
+    return {'how': how, 'before': st.found, 'count': len(st)}
 
 @patch_method
 def _split(self:GIFT, data, verify_on, seed):
@@ -174,7 +178,7 @@ def _stage_data(self:GIFT, run, data, verify_on):
             if rid in st.done_ids: continue
             st.append({'id': rid, 'role': role, 'item': str(i), 'image': st.save_image(rid, im),
                        'scene': _scene_json(B.scenes[j]) if B.scenes is not None else None})
-    st.finish(); _timed(run, 'data', t0)
+    _timed(run, 'data', t0); st.finish()
     return st
 
 # %% ../nbs/08_pipeline.ipynb #2413aef9
@@ -219,7 +223,7 @@ def _stage_counterfactuals(self:GIFT, run, data):
             r = replace(r, source=part[r.source]['image'], image=img)
             if img is not None: r = _reclassify(self.classifier, [r], st.load_image(img)[None], self.k)[0]
             st.append(r)
-    st.finish(); _timed(run, 'counterfactuals', t0)
+    _timed(run, 'counterfactuals', t0); st.finish()
     return st
 
 @patch_method
@@ -236,7 +240,7 @@ def _stage_captions(self:GIFT, run, cfs):
         caps = cap.records([replace(r, source=i, image=i) for i, r in enumerate(part)], x, xc)
         for c in caps:
             if c.id not in st.done_ids: st.append(c)
-    st.finish(); _timed(run, 'captions', t0)
+    _timed(run, 'captions', t0); st.finish()
     return st
 
 # %% ../nbs/08_pipeline.ipynb #b12961cb
@@ -304,7 +308,7 @@ def _stage_hypotheses(self:GIFT, run, caps, extra, cfs=None):
         if h.id not in st.done_ids: st.append(h)
     if 'log' not in st.done_ids:
         st.append({'id': 'log', 'log': _plain_log(getattr(prop, 'log', {})), 'warnings': sorted({str(x.message) for x in w})})
-    st.finish(); _timed(run, 'hypotheses', t0)
+    _timed(run, 'hypotheses', t0); st.finish()
     return st
 
 # %% ../nbs/08_pipeline.ipynb #1d9bfd9d
@@ -329,7 +333,7 @@ def _stage_verification(self:GIFT, run, data, hyps):
         v = verify([h], self.classifier, self.intervener, base=base, seed=run.seed, threshold=self.threshold, n_boot=self.n_boot,
                    show_progress=False)[0]
         st.append(replace(v, meta={**v.meta, 'hypothesis_source': h.source, 'user_supplied': bool(h.provenance.get('user_supplied'))}))
-    st.finish(); _timed(run, 'verification', t0)
+    _timed(run, 'verification', t0); st.finish()
     return st
 
 @patch_method
@@ -352,7 +356,7 @@ def _stage_oracle(self:GIFT, run, ver):
         for v in todo:
             row = tab.find(v.rule)
             if row is not None: st.append({'id': v.id, 'row': row.to_dict(), 'source': 'computed', 'n_scenes': len(scenes)})
-    st.finish(); _timed(run, 'oracle', t0)
+    _timed(run, 'oracle', t0); st.finish()
     return st
 
 # %% ../nbs/08_pipeline.ipynb #0943c264
@@ -387,11 +391,13 @@ def run(self:GIFT,
         caps = self._stage_captions(run, cfs)
         hyps = self._stage_hypotheses(run, caps, extra_hypotheses, cfs)
         ver = self._stage_verification(run, data_st, hyps)
-        if self.oracle: self._stage_oracle(run, ver)
+        stages = [data_st, cfs, caps, hyps, ver] + ([self._stage_oracle(run, ver)] if self.oracle else [])
     except KeyboardInterrupt:
         _logger.warning(f"interrupted: {run.path} keeps every finished item; run again with the same arguments to resume")
         raise
-    return Report.from_run(run, n_examples=self.n_examples)
+    report = Report.from_run(run, n_examples=self.n_examples)
+    report.reuse = {st.name: _reuse(st) for st in stages}
+    return report
 
 @patch_method
 def run_stage(self:GIFT,

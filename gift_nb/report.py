@@ -48,11 +48,12 @@ class Report:
                  timings:dict|None=None, # seconds per stage
                  oracle:list|None=None, # per hypothesis id: the oracle's row and the agreement
                  examples:list|None=None, # example counterfactuals: ids, direction, caption, PNGs (base64)
+                 reuse:dict|None=None, # per stage, how the run that made the report got it: reused, resumed or computed
                 ):
         self.hypotheses, self.verifications = list(hypotheses), list(verifications)
         self.meta, self.flip_stats, self.caption_stats = dict(meta or {}), dict(flip_stats or {}), dict(caption_stats or {})
         self.proposer_log, self.timings = dict(proposer_log or {}), dict(timings or {})
-        self.oracle, self.examples = list(oracle or []), list(examples or [])
+        self.oracle, self.examples, self.reuse = list(oracle or []), list(examples or []), dict(reuse or {})
 
     @property
     def pairs(self) -> list:
@@ -96,7 +97,7 @@ def to_dict(self:Report) -> dict:
     return {'format': 1, 'meta': self.meta, 'hypotheses': [h.to_dict() for h in self.hypotheses],
             'verifications': [v.to_dict() for v in self.verifications], 'flip_stats': self.flip_stats,
             'caption_stats': self.caption_stats, 'proposer_log': self.proposer_log, 'timings': self.timings,
-            'oracle': self.oracle, 'examples': self.examples}
+            'reuse': self.reuse, 'oracle': self.oracle, 'examples': self.examples}
 
 @patch_method
 def to_json(self:Report, indent:int|None=1) -> str:
@@ -107,7 +108,8 @@ def to_json(self:Report, indent:int|None=1) -> str:
 def _from_dict(cls, d:dict):
     if not isinstance(d, dict) or d.get('format') != 1: raise ValueError("not a GIFT report (format 1)")
     return cls([Hypothesis.from_dict(h) for h in d['hypotheses']], [Verification.from_dict(v) for v in d['verifications']],
-               d['meta'], d['flip_stats'], d['caption_stats'], d['proposer_log'], d['timings'], d['oracle'], d['examples'])
+               d['meta'], d['flip_stats'], d['caption_stats'], d['proposer_log'], d['timings'], d['oracle'], d['examples'],
+               d.get('reuse'))
 
 @classmethod
 def _from_json(cls, s:str): return cls.from_dict(json.loads(s))
@@ -120,8 +122,8 @@ def __eq__(self:Report, other):
 
 @patch_method
 def without_timings(self:Report) -> dict:
-    "The report's content without its timings (what two runs with the same inputs and seed share)."
-    d = json.loads(self.to_json()); d.pop('timings'); return d
+    "The report's content without its timings and how its stages were got (what two runs with the same inputs and seed share)."
+    d = json.loads(self.to_json()); d.pop('timings'); d.pop('reuse'); return d
 
 # %% ../nbs/08a_report.ipynb #49a24fda
 @patch_method
@@ -283,8 +285,16 @@ def _stats_html(self:Report) -> str:
 @patch_method
 def _timings_html(self:Report) -> str:
     t = {k: v for k, v in self.timings.items() if v is not None}
-    rows = ''.join(f"<tr><td class='l'>{_e(k)}</td><td>{v:.1f}</td></tr>" for k, v in t.items())
-    return f"<table><tr><th class='l'>stage</th><th>seconds</th></tr>{rows}<tr><td class='l'><b>total</b></td><td>{sum(t.values()):.1f}</td></tr></table>"
+    def how(k):
+        r = self.reuse.get(k)
+        if r is None: return ''
+        return {'reused': 'reused (time of an earlier run)', 'computed': 'computed',
+                'resumed': f"resumed ({r['before']} of {r['count']} items done before)"}[r['how']]
+    col = bool(self.reuse)
+    rows = ''.join(f"<tr><td class='l'>{_e(k)}</td><td>{v:.1f}</td>" + (f"<td class='l'>{_e(how(k))}</td>" if col else '') + "</tr>"
+                   for k, v in t.items())
+    return (f"<table><tr><th class='l'>stage</th><th>seconds</th>" + ("<th class='l'>this run</th>" if col else '') + f"</tr>{rows}"
+            f"<tr><td class='l'><b>total</b></td><td>{sum(t.values()):.1f}</td>" + ("<td></td>" if col else '') + "</tr></table>")
 
 # %% ../nbs/08a_report.ipynb #bbffb4d5
 @patch_method
@@ -337,6 +347,7 @@ def save(self:Report, folder:str|Path) -> dict:
     "Write `report.json` and `report.html` into `folder`; returns their paths."
     from gift_nb.core import _atomic_write
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    for tmp in [*folder.glob('.report.json.*.tmp'), *folder.glob('.report.html.*.tmp')]: tmp.unlink(missing_ok=True)   # cut short
     _atomic_write(folder/'report.json', (self.to_json() + '\n').encode())
     self.to_html(folder/'report.html')
     import os

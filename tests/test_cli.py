@@ -113,3 +113,23 @@ def test_unavailable_hf_classifier_is_one_line(tmp_path, hf, says):
     r = run_script('run', 'c.yaml', cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_summary_lines_say_what_a_resumed_run_reused():
+    "One line names the reused, resumed and computed stages; reused stages' times are marked as earlier; no dangling colon."
+    from types import SimpleNamespace as NS
+    from gift_nb.cli import summary_lines
+    r = lambda how, before, count: {'how': how, 'before': before, 'count': count}
+    rep = NS(top=lambda: None, accepted=[], verifications=[NS(hypothesis='x', status='rejected')], pairs=[],
+             oracle_of=lambda i: None, meta={'run_dir': '/runs/a/run'},
+             timings={'data': 0.5, 'counterfactuals': 5.3, 'captions': 0.3, 'hypotheses': 0.7},
+             reuse={'data': r('reused', 48, 48), 'counterfactuals': r('reused', 8, 8), 'captions': r('resumed', 32, 48),
+                    'hypotheses': r('computed', 0, 11)})
+    lines = summary_lines(rep, 2.0)
+    assert '0 accepted of 1 verified' in lines
+    assert ('resumed from /runs/a/run: reused data, counterfactuals; captions resumed (32 of 48 items done before); '
+            'computed hypotheses') in lines
+    assert lines[-1] == ('time per stage: data 0.5 s (earlier), counterfactuals 5.3 s (earlier), captions 0.3 s (resumed), '
+                         'hypotheses 0.7 s; wall 2.0 s')
+    rep.reuse = {s: r('computed', 0, 1) for s in rep.timings}   # a fresh run says nothing about resuming
+    assert not any('resumed' in l or 'earlier' in l for l in summary_lines(rep))

@@ -309,6 +309,35 @@ def test_torn_line_is_repaired_then_appended_after(tmp_path):
         assert read_jsonl(tmp_path/'s.jsonl') == [{'id': 0}, {'id': 1}]
 
 
+def test_failed_writes_leave_the_old_bytes_and_name_the_file(tmp_path, monkeypatch):
+    "A write that fails (here: fsync on a full disk) cuts its partial line off, keeps the old file, names the path."
+    import errno, gift_nb.core as core
+    from gift_nb.core import disk_error
+    run = RunDir(tmp_path)
+    st = run.stage('s', {}); st.append({'id': 0})
+    before = (tmp_path/'s.jsonl').read_bytes(), (tmp_path/'manifest.json').read_bytes()
+    def full(fd): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(core.os, 'fsync', full)
+    with pytest.raises(OSError) as e: st.append({'id': 1})
+    assert e.value.filename == str(tmp_path/'s.jsonl')
+    msg = disk_error(e.value)
+    assert msg.startswith(f"the disk is full (No space left on device) writing {tmp_path/'s.jsonl'}; ") and 'run the same command again' in msg
+    with pytest.raises(OSError) as e: run._save()
+    assert e.value.filename == str(tmp_path/'manifest.json')
+    monkeypatch.undo()
+    assert ((tmp_path/'s.jsonl').read_bytes(), (tmp_path/'manifest.json').read_bytes()) == before
+    assert st.done_ids == {0} and not list(tmp_path.glob('.*.tmp'))
+    assert disk_error(OSError(errno.EROFS, 'Read-only file system')).startswith('the disk turned read-only (Read-only file system); ')
+    assert disk_error(OSError(errno.EACCES, 'Permission denied')) is None and disk_error(ValueError('x')) is None
+
+
+def test_rundir_removes_temp_files_of_killed_writes(tmp_path):
+    RunDir(tmp_path).stage('s', {}).save_image('a', torch.zeros(3, 4, 4))
+    for p in (tmp_path/'.manifest.json.x1.tmp', tmp_path/'images'/'s'/'.a.png.x2.tmp'): p.write_bytes(b'half')
+    RunDir(tmp_path)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*') if p.is_file()) == ['images/s/a.png', 'manifest.json']
+
+
 def test_rundir_bad_locations(tmp_path):
     with pytest.raises(FileNotFoundError, match=r'does not exist \(create=False\)'): RunDir(tmp_path/'missing', create=False)
     with pytest.raises(FileNotFoundError, match='no .*manifest.json'): RunDir(tmp_path, create=False)
