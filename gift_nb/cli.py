@@ -661,11 +661,11 @@ def _run_cmd(args) -> int:
 # What a user can fix: said in one line, exit status 2. (FileNotFoundError: shipped files missing, an install problem: 1.)
 _BAD_INPUT = (ModelUnavailable, ValueError, TypeError, PermissionError, FileExistsError, NotADirectoryError)
 
-def _error(args, e, code):
-    "Print the one-line error (with the traceback first under --debug or GIFT_NB_DEBUG=1); return `code`."
+def _error(args, e, code, msg=None):
+    "Print the one-line error `msg` (default: `e`'s message; the traceback first under --debug or GIFT_NB_DEBUG=1); return `code`."
     if getattr(args, 'debug', False) or os.environ.get('GIFT_NB_DEBUG'):
         import traceback; traceback.print_exception(e, file=sys.stderr)
-    print(f"gift-nb {args.command}: error: {e}", file=sys.stderr)
+    print(f"gift-nb {args.command}: error: {msg or e}", file=sys.stderr)
     return code
 
 def main(argv:list|None=None, # arguments without the program name; None -> sys.argv[1:]
@@ -685,7 +685,7 @@ def main(argv:list|None=None, # arguments without the program name; None -> sys.
     try: return args.func(args)
     except OSError as e:   # the disk filled up or turned read-only mid-run (one line; the same command resumes), or bad input
         from .core import disk_error
-        if disk_error(e) is not None: return _error(args, disk_error(e), 2)
+        if disk_error(e) is not None: return _error(args, e, 2, disk_error(e))
         if isinstance(e, _BAD_INPUT): return _error(args, e, 2)
         if isinstance(e, FileNotFoundError): return _error(args, e, 1)   # shipped weights or tables missing
         raise
