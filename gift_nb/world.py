@@ -686,44 +686,82 @@ class Edit:
         return '; '.join(out) if out else 'nothing changed'
 
 # %% ../nbs/01_world.ipynb #2925d4bf
-def _plan(scene, merged, rng):
-    "Cheapest assignment of a type (or removal) to each object, plus added objects, meeting the count ranges."
-    concepts = list(merged)
-    rel = {}
-    for c in concepts:
-        if c is _ALL: continue
-        for a, v in c.attrs: rel.setdefault(a, set()).add(v)
-    attrs = [a for a in ATTRIBUTES if a in rel]
-    classes = [sorted(rel[a], key=ATTRIBUTES[a].index) + ([_OTHER] if len(rel[a]) < len(ATTRIBUTES[a]) else []) for a in attrs]
-    types = list(itertools.product(*classes))
-    def member(t):
-        d = dict(zip(attrs, t))
-        return tuple(1 if c is _ALL else int(all(d[a] == v for a, v in c.attrs)) for c in concepts)
-    tmem = [member(t) for t in types]
-    caps = tuple(lo if hi == math.inf else hi + 1 for lo, hi in (merged[c] for c in concepts))
-    def cls(o): return tuple(getattr(o, a) if getattr(o, a) in rel[a] else _OTHER for a in attrs)
-    items = []  # per item: list of (cost, membership, choice)
-    for o in scene.objects:
-        oc = cls(o)
-        opts = [(sum(x != y for x, y in zip(oc, t)) * COST_ATTRIBUTE, tmem[k], ('type', types[k])) for k, t in enumerate(types)]
-        opts.append((COST_REMOVE, (0,) * len(concepts), ('remove',)))
-        items.append(opts)
-    need = sum(merged[c][0] for c in concepts if c is not _ALL)
-    for _ in range(max(0, min(max(need, 1), MAX_OBJECTS - len(scene.objects)))):
-        items.append([(0., (0,) * len(concepts), ('none',))] +
-                     [(COST_ADD, tmem[k], ('add', types[k])) for k in range(len(types))])
-    layers = [{(0,) * len(concepts): (0., [])}]
+_PLANNERS = {}   # count ranges -> their `_Planner` (a run plans the same few rules for many scenes)
+
+class _Planner:
+    "The scene-independent part of `_plan` for one conjunction of count ranges, built once and reused."
+    def __init__(self, merged):
+        self.concepts = concepts = list(merged)
+        rel = {}
+        for c in concepts:
+            if c is _ALL: continue
+            for a, v in c.attrs: rel.setdefault(a, set()).add(v)
+        self.rel, self.attrs = rel, [a for a in ATTRIBUTES if a in rel]
+        classes = [sorted(rel[a], key=ATTRIBUTES[a].index) + ([_OTHER] if len(rel[a]) < len(ATTRIBUTES[a]) else []) for a in self.attrs]
+        self.types = list(itertools.product(*classes))
+        def member(t):
+            d = dict(zip(self.attrs, t))
+            return tuple(1 if c is _ALL else int(all(d[a] == v for a, v in c.attrs)) for c in concepts)
+        tmem = [member(t) for t in self.types]
+        self.caps = tuple(lo if hi == math.inf else hi + 1 for lo, hi in (merged[c] for c in concepts))
+        self.bounds = [merged[c] for c in concepts]
+        self.mems = list(dict.fromkeys(tmem + [(0,) * len(concepts)]))
+        mi = {m: i for i, m in enumerate(self.mems)}
+        self.tmi, self.zero = [mi[m] for m in tmem], mi[(0,) * len(concepts)]
+        self.states, self.sid, self.step = [], {}, []   # states (capped counts) numbered as met; step[s][m]: after membership m
+        self.start = self.state((0,) * len(concepts))
+        self.need = sum(merged[c][0] for c in concepts if c is not _ALL)
+        self.add_opts = [(0., self.zero, ('none',))] + [(COST_ADD, self.tmi[k], ('add', t)) for k, t in enumerate(self.types)]
+        self._opts, self.layers = {}, {}   # per object class: its options; per scene (its objects' classes): the DP
+    def state(self, t):
+        i = self.sid.get(t)
+        if i is None:
+            i = self.sid[t] = len(self.states); self.states.append(t); self.step.append([None] * len(self.mems))
+        return i
+    def next(self, s, m):
+        r = self.step[s][m] = self.state(tuple(min(a + b, cap) for a, b, cap in zip(self.states[s], self.mems[m], self.caps)))
+        return r
+        self.layers = {}   # the objects' classes -> the DP's layers (scenes alike for this rule share them)
+    def cls(self, o): return tuple(getattr(o, a) if getattr(o, a) in self.rel[a] else _OTHER for a in self.attrs)
+    def opts(self, oc):
+        "The options of an object of class `oc`: (cost, membership, choice) for each type it could become, then removal."
+        r = self._opts.get(oc)
+        if r is None:
+            r = self._opts[oc] = [(sum(x != y for x, y in zip(oc, t)) * COST_ATTRIBUTE, self.tmi[k], ('type', t)) for k, t in enumerate(self.types)] \
+                                 + [(COST_REMOVE, self.zero, ('remove',))]
+        return r
+
+def _layers(P, ocs):
+    "The DP over a scene's objects (of classes `ocs`) and possible additions: per step, state -> (cost, [(previous state, choice)])."
+    items = [P.opts(oc) for oc in ocs] + [P.add_opts] * max(0, min(max(P.need, 1), MAX_OBJECTS - len(ocs)))
+    step = P.step
+    layers = [{P.start: (0., [])}]
     for opts in items:
         nxt = {}
         for st, (cost, _) in layers[-1].items():
-            for c, mem, choice in opts:
-                ns = tuple(min(s + m, cap) for s, m, cap in zip(st, mem, caps)); nc = cost + c
+            row = step[st]
+            for c, m, choice in opts:
+                ns = row[m]
+                if ns is None: ns = P.next(st, m)
+                nc = cost + c
                 cur = nxt.get(ns)
                 if cur is None or nc < cur[0] - 1e-9: nxt[ns] = (nc, [(st, choice)])
                 elif abs(nc - cur[0]) <= 1e-9: cur[1].append((st, choice))
         layers.append(nxt)
+    return layers
+
+def _plan(scene, merged, rng):
+    "Cheapest assignment of a type (or removal) to each object, plus added objects, meeting the count ranges."
+    key = tuple(merged.items())
+    P = _PLANNERS.get(key)
+    if P is None: P = _PLANNERS[key] = _Planner(merged)
+    ocs = tuple(P.cls(o) for o in scene.objects)
+    layers = P.layers.get(ocs)
+    if layers is None:
+        if len(P.layers) >= 4096: P.layers.clear()   # bounded memory; a cleared entry is recomputed identically
+        layers = P.layers[ocs] = _layers(P, ocs)
     ok = [(cost, st) for st, (cost, _) in layers[-1].items()
-          if all(lo <= s and (hi == math.inf or s <= hi) for s, (lo, hi) in zip(st, (merged[c] for c in concepts)))]
+          if all(lo <= s and (hi == math.inf or s <= hi) for s, (lo, hi) in zip(P.states[st], P.bounds))]
     if not ok: return None
     best = min(c for c, _ in ok)
     finals = [st for c, st in ok if abs(c - best) <= 1e-9]
@@ -732,7 +770,7 @@ def _plan(scene, merged, rng):
     for layer in reversed(layers[1:]):
         preds = layer[st][1]; st, choice = preds[rng.integers(len(preds))]
         choices.append(choice)
-    return best, choices[::-1], attrs, rel
+    return best, choices[::-1], P.attrs, P.rel
 
 class NoRoom(ValueError):
     "An edit needs to add an object but the scene has no free spot for it (another scene may have room)."
