@@ -9,8 +9,8 @@ __all__ = ['RECORD_VERSION', 'VERIFICATION_STATUSES', 'GLOSSARY_NOTATION', 'GLOS
            'Counterfactual', 'Caption', 'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8',
            'quantize', 'save_png', 'load_png', 'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint',
            'read_model_card', 'load_weights', 'save_weights', 'module_card', 'load_module', 'machine_info',
-           'ModelUnavailable', 'from_hub', 'disk_error', 'read_jsonl', 'config_hash', 'RunDir', 'Stage', 'CacheMiss',
-           'ModelCache', 'format_table']
+           'available_cpus', 'auto_threads', 'ModelUnavailable', 'from_hub', 'disk_error', 'read_jsonl', 'config_hash',
+           'RunDir', 'Stage', 'CacheMiss', 'ModelCache', 'format_table']
 
 # %% ../nbs/00_core.ipynb #6de06320
 import errno, hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
@@ -631,6 +631,35 @@ def machine_info(loadavg_start:tuple, # `os.getloadavg()` when the job started
     "Where a training job ran, for its model card: torch threads, cores, and the load average at its start and end."
     return dict(torch_threads=torch.get_num_threads(), cpus=os.cpu_count(), loadavg_start=[round(v, 2) for v in loadavg_start],
                 loadavg_end=[round(v, 2) for v in os.getloadavg()])
+
+# %% ../nbs/00_core.ipynb #5d3c6995
+def _cgroup_cpus() -> float|None:
+    "The CPU quota of this process's cgroup in CPUs (v2 `cpu.max` or v1 `cfs_quota_us`), or None when there is none."
+    for quota, period in (('/sys/fs/cgroup/cpu.max', None), ('/sys/fs/cgroup/cpu/cpu.cfs_quota_us', '/sys/fs/cgroup/cpu/cpu.cfs_period_us')):
+        try:
+            q = Path(quota).read_text().split()
+            q, p = (q[0], q[1]) if period is None else (q[0], Path(period).read_text().strip())
+            if q not in ('max', '-1') and float(p) > 0: return float(q) / float(p)
+        except (OSError, IndexError, ValueError): continue
+    return None
+
+def available_cpus() -> int:
+    "CPUs this process may use: its affinity mask, capped by its cgroup's CPU quota (at least 1)."
+    n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    q = _cgroup_cpus()
+    return max(1, min(n, int(q)) if q is not None else n)
+
+def auto_threads(busy:float|None=None, # cores other processes keep busy (default: the one-minute load average)
+                ) -> int:
+    "Set torch's intra-op threads to the available CPUs minus the busy ones (at least 1); `OMP_NUM_THREADS`, when set, wins. Returns the count."
+    env = os.environ.get('OMP_NUM_THREADS', '')
+    if env.isdigit() and int(env) > 0: n = int(env)
+    else:
+        cpus = available_cpus()
+        if busy is None: busy = os.getloadavg()[0] if hasattr(os, 'getloadavg') else 0.
+        n = max(1, cpus - min(cpus - 1, int(round(busy))))
+    torch.set_num_threads(n)
+    return n
 
 # %% ../nbs/00_core.ipynb #c0hub002
 class ModelUnavailable(FileNotFoundError):
