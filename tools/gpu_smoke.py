@@ -1,0 +1,196 @@
+#!/usr/bin/env python
+"""GPU smoke test: the default pipeline (`gift-nb demo` of one task) and the tiny Hugging Face pipeline (a random
+tiny ViT loaded through `gift_nb.classifier.from_pretrained`, the `hf:` classifier path) on a device, in fp32 and under
+`torch.autocast` in fp16 and bf16, each report compared with the CPU fp32 report of the same run. Prints one JSON
+object; exit status 0 when every comparison passes, 1 on a mismatch, 2 on bad arguments.
+
+    python tools/gpu_smoke.py                       # CUDA if there is one, else {"skipped": "no CUDA device"}, exit 0
+    python tools/gpu_smoke.py --require-gpu         # no CUDA device: exit 1
+    python tools/gpu_smoke.py --device cpu          # self-check: the CPU against the CPU (fp32; must pass)
+    python tools/gpu_smoke.py --precisions fp32,bf16 --task cube_or_cyan --n 48 --n-verify 200
+
+What is compared, per pipeline and precision (tolerances are flags):
+
+* the accepted hypotheses: the same set of texts (exact);
+* P̂NS of every hypothesis verified in both runs: |device - CPU| <= --pns-tol (0.03 in fp32, --pns-tol-half 0.05 in
+  fp16/bf16). Stage 4 counts argmax flips on exact world edits, so P̂NS moves only when an image's two classes are
+  nearly tied; on a device stage 1's gradient search (cuDNN algorithms, TF32 convolutions on Ampere and later) may
+  find other counterfactuals, and then stage 3 other hypotheses: those verified on one side only are listed, not failed;
+* the counterfactual validity rate (`flip_stats.flip_rate`): |device - CPU| <= --validity-tol (0.1).
+
+The device runs do not set `GIFT_NB_DEVICE`: every component picks the device itself (`gift_nb.core.default_device`:
+CUDA, else MPS, else CPU). The JSON lists the device each component ran on (`devices`) and names, under `notes`, any
+that stayed on the CPU. A transformers model from `from_pretrained` stays where its weights are (the CPU) unless
+given `device=`; this script passes it, as a user must.
+
+Colab recipe (Runtime > Change runtime type > GPU):
+
+    !git clone <this repository> gift_nb && cd gift_nb && pip install -q -e .
+    !python tools/gpu_smoke.py --require-gpu            # about a minute on a T4; prints the JSON summary
+
+`--precisions` picks among fp32, fp16 (autocast float16) and bf16 (autocast bfloat16; skipped with a note on GPUs
+without bf16). Sizes are small by default (`--n 16 --n-verify 100`): a smoke test, not a benchmark."""
+import argparse, contextlib, json, math, os, sys, tempfile, time
+from pathlib import Path
+
+PRECISIONS = {'fp32': None, 'fp16': 'float16', 'bf16': 'bfloat16'}
+
+
+def _autocast(device, precision):
+    import torch
+    if PRECISIONS[precision] is None: return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=getattr(torch, PRECISIONS[precision]))
+
+
+@contextlib.contextmanager
+def _env(**kv):
+    "Set (or, with None, unset) environment variables for the block."
+    old = {k: os.environ.get(k) for k in kv}
+    try:
+        for k, v in kv.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
+
+def _devices(gift) -> dict:
+    "Where each component of a finished `GIFT` ran."
+    out = {'classifier': str(gift.classifier.device)}
+    for name in ('counterfactuals', 'captioner'):
+        d = getattr(getattr(gift, name, None), 'device', None)
+        if d is not None: out[name] = str(d)
+    return out
+
+
+def run_default(task, n, n_verify, seed, device, precision, out) -> tuple:
+    "The demo (`gift_nb.cli.run_demo`) on `device` ('cpu', or None: the library's own choice): (report dict, devices)."
+    from gift_nb import cli, pipeline
+    seen = {}
+    real_run = pipeline.GIFT.run
+    def run(self, *a, **kw):   # the demo builds its GIFT itself: note where its components ran
+        r = real_run(self, *a, **kw); seen.update(_devices(self)); return r
+    pipeline.GIFT.run = run
+    try:
+        with _env(GIFT_NB_DEVICE='cpu' if device == 'cpu' else None), _autocast(device or 'cuda', precision):
+            rep = cli.run_demo(task, out, n, n_verify, seed, echo=lambda s: None)
+    finally: pipeline.GIFT.run = real_run
+    return json.loads(rep.to_json()), seen
+
+
+def run_tiny_hf(model_dir, task, n, n_verify, seed, device, precision, out) -> tuple:
+    "A random tiny ViT through `from_pretrained` (the `hf:` path) explained on world images: (report dict, devices)."
+    from gift_nb.classifier import from_pretrained
+    from gift_nb.core import default_device, item_seed
+    from gift_nb.pipeline import GIFT
+    from gift_nb.world import get_task, make_dataset
+    t = get_task(task)
+    with _env(GIFT_NB_DEVICE='cpu' if device == 'cpu' else None), _autocast(device or 'cuda', precision):
+        clf = from_pretrained(model_dir, device=default_device(device))
+        data = make_dataset(t, n, item_seed(seed, 'smoke', 'explain') % 2**31, split='test')
+        fresh = make_dataset(t, n_verify, item_seed(seed, 'smoke', 'verify') % 2**31, split='val')
+        gift = GIFT(clf, n_verify=n_verify, oracle=False, show_progress=None)
+        rep = gift.run(data, Path(out)/'run', verify_on=fresh, seed=seed)
+    return json.loads(rep.to_json()), _devices(gift)
+
+
+def compare(ref:dict, rep:dict, pns_tol:float, validity_tol:float) -> dict:
+    "Compare a device report with the CPU one: accepted set, P̂NS of the hypotheses verified in both, validity rate."
+    acc = lambda r: sorted(v['hypothesis'] for v in r['verifications'] if v['status'] == 'accepted')
+    pns = lambda r: {v['hypothesis']: v['pns'] for v in r['verifications']}
+    a, b = pns(ref), pns(rep)
+    diffs = [{'hypothesis': h, 'pns_cpu': a[h], 'pns': b[h], 'diff': round(abs(a[h] - b[h]), 4)}
+             for h in a if h in b and not (a[h] != a[h] and b[h] != b[h])]
+    bad = [d for d in diffs if not d['diff'] <= pns_tol]   # NaN on one side only fails too
+    va, vb = ref['flip_stats'].get('flip_rate'), rep['flip_stats'].get('flip_rate')
+    problems = []
+    if acc(ref) != acc(rep): problems.append(f"accepted hypotheses differ: CPU {acc(ref)}, device {acc(rep)}")
+    if bad: problems.append(f"P̂NS differs by more than {pns_tol} for {len(bad)} hypotheses: " +
+                            '; '.join(f"'{d['hypothesis']}' {d['pns_cpu']} vs {d['pns']}" for d in bad[:5]))
+    vdiff = None if va is None or vb is None else round(abs(va - vb), 4)
+    if vdiff is None or not vdiff <= validity_tol:
+        problems.append(f"counterfactual validity rate differs: CPU {va}, device {vb} (tolerance {validity_tol})")
+    return {'ok': not problems, 'problems': problems, 'accepted_cpu': acc(ref), 'accepted': acc(rep),
+            'max_pns_diff': max((d['diff'] for d in diffs), default=0.0), 'n_pns_compared': len(diffs),
+            'only_cpu': sorted(set(a) - set(b)), 'only_device': sorted(set(b) - set(a)),
+            'validity_cpu': va, 'validity': vb, 'validity_diff': vdiff, 'pns_diffs': diffs}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog='\n'.join(__doc__.splitlines()[1:]))
+    ap.add_argument('--device', default=None, help="'cuda' (default: CUDA when there is one), 'cuda:N', or 'cpu' for the self-check")
+    ap.add_argument('--require-gpu', action='store_true', help='exit 1 (not 0) when there is no CUDA device')
+    ap.add_argument('--precisions', default=None, help="comma-separated among fp32,fp16,bf16 (default: all three on CUDA, fp32 on the CPU)")
+    ap.add_argument('--pipelines', default='default,tiny_hf', help='comma-separated among default,tiny_hf (default: %(default)s)')
+    ap.add_argument('--task', default='red_metal', help='the shipped task (default: %(default)s)')
+    ap.add_argument('--n', type=int, default=16, help='images explained (default: %(default)s)')
+    ap.add_argument('--n-verify', type=int, default=100, help='verification scenes (default: %(default)s)')
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--pns-tol', type=float, default=0.03, help='|P̂NS device - CPU| allowed in fp32 (default: %(default)s)')
+    ap.add_argument('--pns-tol-half', type=float, default=0.05, help='... in fp16 / bf16 (default: %(default)s)')
+    ap.add_argument('--validity-tol', type=float, default=0.1, help='|validity rate device - CPU| allowed (default: %(default)s)')
+    ap.add_argument('--out', default=None, help='also write the JSON here')
+    a = ap.parse_args(argv)
+    import torch
+    def emit(res, code):
+        text = json.dumps(res, ensure_ascii=False)
+        if a.out: Path(a.out).write_text(json.dumps(res, indent=1, ensure_ascii=False) + '\n')
+        print(text)
+        return code
+    dev = a.device
+    if dev is None or torch.device(dev).type == 'cuda':
+        if not torch.cuda.is_available():
+            res = {'skipped': 'no CUDA device', 'torch': torch.__version__, 'cuda_build': torch.version.cuda,
+                   'hint': 'run with --device cpu for the CPU self-check; --require-gpu makes this an error'}
+            if a.require_gpu: res = {'error': 'no CUDA device (--require-gpu)', **{k: v for k, v in res.items() if k != 'skipped'}}
+            return emit(res, 1 if a.require_gpu else 0)
+    elif dev != 'cpu': ap.error(f"--device must be cuda, cuda:N or cpu, got {dev!r}")
+    on_cpu = dev == 'cpu'
+    precs = (a.precisions or ('fp32' if on_cpu else 'fp32,fp16,bf16')).split(',')
+    pipes = a.pipelines.split(',')
+    if bad := [p for p in precs if p not in PRECISIONS]: ap.error(f"unknown precision {', '.join(bad)}: choose among {', '.join(PRECISIONS)}")
+    if bad := [p for p in pipes if p not in ('default', 'tiny_hf')]: ap.error(f"unknown pipeline {', '.join(bad)}")
+    if dev and not on_cpu: torch.cuda.set_device(torch.device(dev))
+    run_dev = 'cpu' if on_cpu else dev   # None: the library chooses (CUDA here)
+    res = {'device': 'cpu' if on_cpu else torch.cuda.get_device_name(), 'torch': torch.__version__, 'task': a.task, 'n': a.n,
+           'n_verify': a.n_verify, 'seed': a.seed, 'precisions': precs,
+           'tolerances': {'pns_fp32': a.pns_tol, 'pns_half': a.pns_tol_half, 'validity': a.validity_tol},
+           'tf32': None if on_cpu else {'cudnn': torch.backends.cudnn.allow_tf32, 'matmul': torch.backends.cuda.matmul.allow_tf32},
+           'checks': [], 'notes': []}
+    with tempfile.TemporaryDirectory(prefix='gift_nb-smoke-') as tmp:
+        tmp = Path(tmp)
+        model_dir = None
+        if 'tiny_hf' in pipes:
+            from gift_nb.testing import tiny_vit_classifier
+            model_dir = tmp/'tiny-vit'
+            tiny_vit_classifier(image_size=64, seed=0).save_pretrained(model_dir)
+        runners = {'default': lambda d, p, o: run_default(a.task, a.n, a.n_verify, a.seed, d, p, o),
+                   'tiny_hf': lambda d, p, o: run_tiny_hf(model_dir, a.task, a.n, a.n_verify, a.seed, d, p, o)}
+        for pipe in pipes:
+            t0 = time.perf_counter()
+            ref, ref_dev = runners[pipe]('cpu', 'fp32', tmp/f'{pipe}-cpu')
+            ref_s = round(time.perf_counter() - t0, 1)
+            for prec in precs:
+                rec = {'pipeline': pipe, 'precision': prec, 'cpu_seconds': ref_s}
+                if prec == 'bf16' and not on_cpu and not torch.cuda.is_bf16_supported():
+                    res['notes'].append(f"{pipe} bf16 skipped: this GPU has no bfloat16"); continue
+                t0 = time.perf_counter()
+                try: rep, devs = runners[pipe](run_dev, prec, tmp/f'{pipe}-{prec}')
+                except Exception as e:   # a stage that fails on the device in this precision is a mismatch too
+                    rec.update(ok=False, problems=[f"{type(e).__name__}: {str(e)[:500]}"]); res['checks'].append(rec); continue
+                rec['seconds'], rec['devices'] = round(time.perf_counter() - t0, 1), devs
+                tol = a.pns_tol if prec == 'fp32' else a.pns_tol_half
+                rec.update(compare(ref, rep, tol, a.validity_tol))
+                if not on_cpu:
+                    res['notes'] += [f"{pipe}: {k} ran on {v}" for k, v in devs.items() if not v.startswith('cuda')]
+                res['checks'].append(rec)
+    res['ok'] = bool(res['checks']) and all(c['ok'] for c in res['checks'])
+    return emit(res, 0 if res['ok'] else 1)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
