@@ -149,6 +149,7 @@ def main(argv=None):
     for task in tasks:
         rec, rep = check_task(task, a.n, a.n_verify, a.seed, a.timeout, log)
         det.append(rec)
+        log(f"{task}: {'identical' if rec['identical'] else 'DIFFERENT: ' + json.dumps({k: v for k, v in rec.items() if k.startswith('first_')})}")
         if a.seeds:
             seeds.append(seed_study(task, a.n, a.n_verify, list(range(a.seeds)), {a.seed: rep}, a.timeout, log))
     env.update(load_avg_after=[round(v, 2) for v in os.getloadavg()], seconds=round(time.perf_counter() - t0, 1))
