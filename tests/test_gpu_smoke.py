@@ -21,6 +21,7 @@ def test_cpu_self_check(tmp_path):
     assert [(c['pipeline'], c['precision']) for c in d['checks']] == [('default', 'fp32'), ('tiny_hf', 'fp32')]
     for c in d['checks']:
         assert c['problems'] == [] and c['n_pns_compared'] > 0 and c['max_pns_diff'] == 0 and c['validity_diff'] == 0
+        assert c['n_cace_compared'] > 0 and c['max_cace_diff'] == 0
         assert set(c['devices'].values()) == {'cpu'}
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='there is a GPU')
@@ -33,7 +34,7 @@ def test_no_gpu_skips_or_fails_when_required():
     assert r.returncode == 2
 
 def test_compare_flags_mismatches():
-    v = lambda h, s, p: {'hypothesis': h, 'status': s, 'pns': p}
+    v = lambda h, s, p: {'hypothesis': h, 'status': s, 'pns': p, 'cace': p / 2}
     ref = {'verifications': [v('a', 'accepted', 0.95), v('b', 'rejected', 0.4), v('c', 'rejected', float('nan'))],
            'flip_stats': {'flip_rate': 0.9}}
     assert smoke.compare(ref, copy.deepcopy(ref), 0.03, 0.1)['ok']
@@ -46,5 +47,7 @@ def test_compare_flags_mismatches():
     assert 'P̂NS differs' in smoke.compare(ref, far, 0.03, 0.1)['problems'][0]
     nan = copy.deepcopy(ref); nan['verifications'][1]['pns'] = float('nan')
     assert not smoke.compare(ref, nan, 0.03, 0.1)['ok']
+    cace = copy.deepcopy(ref); cace['verifications'][1]['cace'] = 0.25
+    assert smoke.compare(ref, cace, 0.03, 0.1, 0.02)['problems'] == ["CaCE differs by more than 0.02 for 1 hypotheses: 'b' 0.2 vs 0.25"]
     low = copy.deepcopy(ref); low['flip_stats']['flip_rate'] = 0.7
     assert 'validity rate' in smoke.compare(ref, low, 0.03, 0.1)['problems'][0]

@@ -16,6 +16,8 @@ What is compared, per pipeline and precision (tolerances are flags):
   fp16/bf16). Stage 4 counts argmax flips on exact world edits, so P̂NS moves only when an image's two classes are
   nearly tied; on a device stage 1's gradient search (cuDNN algorithms, TF32 convolutions on Ampere and later) may
   find other counterfactuals, and then stage 3 other hypotheses: those verified on one side only are listed, not failed;
+* CaCE (mean change of the class probability under the two edits, continuous: it shows the classifier's numerical
+  error on the device) of every hypothesis verified in both runs: |device - CPU| <= --cace-tol (0.02);
 * the counterfactual validity rate (`flip_stats.flip_rate`): |device - CPU| <= --validity-tol (0.1).
 
 The device runs do not set `GIFT_NB_DEVICE`: every component picks the device itself (`gift_nb.core.default_device`:
@@ -67,7 +69,7 @@ def _devices(gift) -> dict:
 
 
 def run_default(task, n, n_verify, seed, device, precision, out) -> tuple:
-    "The demo (`gift_nb.cli.run_demo`) on `device` ('cpu', or None: the library's own choice): (report dict, devices)."
+    "The demo (`gift_nb.cli.run_demo`, oracle on `n_verify` scenes) on `device` ('cpu', or None: the library's choice): (report, devices)."
     from gift_nb import cli, pipeline
     seen = {}
     real_run = pipeline.GIFT.run
@@ -76,13 +78,16 @@ def run_default(task, n, n_verify, seed, device, precision, out) -> tuple:
     pipeline.GIFT.run = run
     try:
         with _env(GIFT_NB_DEVICE='cpu' if device == 'cpu' else None), _autocast(device or 'cuda', precision):
-            rep = cli.run_demo(task, out, n, n_verify, seed, echo=lambda s: None)
+            rep = cli.run_demo(task, out, n, n_verify, seed, n_oracle=n_verify, echo=lambda s: None)
     finally: pipeline.GIFT.run = real_run
     return json.loads(rep.to_json()), seen
 
 
 def run_tiny_hf(model_dir, task, n, n_verify, seed, device, precision, out) -> tuple:
-    "A random tiny ViT through `from_pretrained` (the `hf:` path) explained on world images: (report dict, devices)."
+    """A random tiny ViT through `from_pretrained` (the `hf:` path) explained on world images: (report dict, devices).
+
+    A random model rarely flips in stage 1, so stage 3 may propose nothing: the task's rule and 'there is a large object'
+    are verified as user hypotheses, so that stage 4 always classifies edited images on the device."""
     from gift_nb.classifier import from_pretrained
     from gift_nb.core import default_device, item_seed
     from gift_nb.pipeline import GIFT
@@ -93,30 +98,36 @@ def run_tiny_hf(model_dir, task, n, n_verify, seed, device, precision, out) -> t
         data = make_dataset(t, n, item_seed(seed, 'smoke', 'explain') % 2**31, split='test')
         fresh = make_dataset(t, n_verify, item_seed(seed, 'smoke', 'verify') % 2**31, split='val')
         gift = GIFT(clf, n_verify=n_verify, oracle=False, show_progress=None)
-        rep = gift.run(data, Path(out)/'run', verify_on=fresh, seed=seed)
+        extra = [str(t.rule)] + (['there is a large object'] if str(t.rule) != 'there is a large object' else [])
+        rep = gift.run(data, Path(out)/'run', verify_on=fresh, extra_hypotheses=extra, seed=seed)
     return json.loads(rep.to_json()), _devices(gift)
 
 
-def compare(ref:dict, rep:dict, pns_tol:float, validity_tol:float) -> dict:
-    "Compare a device report with the CPU one: accepted set, P̂NS of the hypotheses verified in both, validity rate."
+def compare(ref:dict, rep:dict, pns_tol:float, validity_tol:float, cace_tol:float=0.02) -> dict:
+    "Compare a device report with the CPU one: accepted set, P̂NS and CaCE of the hypotheses verified in both, validity rate."
     acc = lambda r: sorted(v['hypothesis'] for v in r['verifications'] if v['status'] == 'accepted')
-    pns = lambda r: {v['hypothesis']: v['pns'] for v in r['verifications']}
-    a, b = pns(ref), pns(rep)
-    diffs = [{'hypothesis': h, 'pns_cpu': a[h], 'pns': b[h], 'diff': round(abs(a[h] - b[h]), 4)}
-             for h in a if h in b and not (a[h] != a[h] and b[h] != b[h])]
-    bad = [d for d in diffs if not d['diff'] <= pns_tol]   # NaN on one side only fails too
-    va, vb = ref['flip_stats'].get('flip_rate'), rep['flip_stats'].get('flip_rate')
+    def diffs(m):   # |device - CPU| of metric m per hypothesis verified in both (NaN on both sides: skipped)
+        a = {v['hypothesis']: v.get(m, math.nan) for v in ref['verifications']}
+        b = {v['hypothesis']: v.get(m, math.nan) for v in rep['verifications']}
+        return [{'hypothesis': h, f'{m}_cpu': a[h], m: b[h], 'diff': round(abs(a[h] - b[h]), 4)}
+                for h in a if h in b and not (a[h] != a[h] and b[h] != b[h])]
     problems = []
     if acc(ref) != acc(rep): problems.append(f"accepted hypotheses differ: CPU {acc(ref)}, device {acc(rep)}")
-    if bad: problems.append(f"P̂NS differs by more than {pns_tol} for {len(bad)} hypotheses: " +
-                            '; '.join(f"'{d['hypothesis']}' {d['pns_cpu']} vs {d['pns']}" for d in bad[:5]))
+    out = {}
+    for m, name, tol in (('pns', 'P̂NS', pns_tol), ('cace', 'CaCE', cace_tol)):
+        ds = diffs(m)
+        bad = [d for d in ds if not d['diff'] <= tol]   # NaN on one side only fails too
+        if bad: problems.append(f"{name} differs by more than {tol} for {len(bad)} hypotheses: " +
+                                '; '.join(f"'{d['hypothesis']}' {d[m + '_cpu']} vs {d[m]}" for d in bad[:5]))
+        out.update({f'max_{m}_diff': max((d['diff'] for d in ds), default=0.0), f'n_{m}_compared': len(ds), f'{m}_diffs': ds})
+    va, vb = ref['flip_stats'].get('flip_rate'), rep['flip_stats'].get('flip_rate')
     vdiff = None if va is None or vb is None else round(abs(va - vb), 4)
     if vdiff is None or not vdiff <= validity_tol:
         problems.append(f"counterfactual validity rate differs: CPU {va}, device {vb} (tolerance {validity_tol})")
+    names = lambda r: {v['hypothesis'] for v in r['verifications']}
     return {'ok': not problems, 'problems': problems, 'accepted_cpu': acc(ref), 'accepted': acc(rep),
-            'max_pns_diff': max((d['diff'] for d in diffs), default=0.0), 'n_pns_compared': len(diffs),
-            'only_cpu': sorted(set(a) - set(b)), 'only_device': sorted(set(b) - set(a)),
-            'validity_cpu': va, 'validity': vb, 'validity_diff': vdiff, 'pns_diffs': diffs}
+            'only_cpu': sorted(names(ref) - names(rep)), 'only_device': sorted(names(rep) - names(ref)),
+            'validity_cpu': va, 'validity': vb, 'validity_diff': vdiff, **out}
 
 
 def main(argv=None) -> int:
@@ -132,6 +143,7 @@ def main(argv=None) -> int:
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--pns-tol', type=float, default=0.03, help='|P̂NS device - CPU| allowed in fp32 (default: %(default)s)')
     ap.add_argument('--pns-tol-half', type=float, default=0.05, help='... in fp16 / bf16 (default: %(default)s)')
+    ap.add_argument('--cace-tol', type=float, default=0.02, help='|CaCE device - CPU| allowed (default: %(default)s)')
     ap.add_argument('--validity-tol', type=float, default=0.1, help='|validity rate device - CPU| allowed (default: %(default)s)')
     ap.add_argument('--out', default=None, help='also write the JSON here')
     a = ap.parse_args(argv)
@@ -142,6 +154,9 @@ def main(argv=None) -> int:
         print(text)
         return code
     dev = a.device
+    if dev is not None:
+        try: torch.device(dev)
+        except (RuntimeError, TypeError): ap.error(f"--device must be cuda, cuda:N or cpu, got {dev!r}")
     if dev is None or torch.device(dev).type == 'cuda':
         if not torch.cuda.is_available():
             res = {'skipped': 'no CUDA device', 'torch': torch.__version__, 'cuda_build': torch.version.cuda,
@@ -158,7 +173,7 @@ def main(argv=None) -> int:
     run_dev = 'cpu' if on_cpu else dev   # None: the library chooses (CUDA here)
     res = {'device': 'cpu' if on_cpu else torch.cuda.get_device_name(), 'torch': torch.__version__, 'task': a.task, 'n': a.n,
            'n_verify': a.n_verify, 'seed': a.seed, 'precisions': precs,
-           'tolerances': {'pns_fp32': a.pns_tol, 'pns_half': a.pns_tol_half, 'validity': a.validity_tol},
+           'tolerances': {'pns_fp32': a.pns_tol, 'pns_half': a.pns_tol_half, 'cace': a.cace_tol, 'validity': a.validity_tol},
            'tf32': None if on_cpu else {'cudnn': torch.backends.cudnn.allow_tf32, 'matmul': torch.backends.cuda.matmul.allow_tf32},
            'checks': [], 'notes': []}
     with tempfile.TemporaryDirectory(prefix='gift_nb-smoke-') as tmp:
@@ -184,10 +199,11 @@ def main(argv=None) -> int:
                     rec.update(ok=False, problems=[f"{type(e).__name__}: {str(e)[:500]}"]); res['checks'].append(rec); continue
                 rec['seconds'], rec['devices'] = round(time.perf_counter() - t0, 1), devs
                 tol = a.pns_tol if prec == 'fp32' else a.pns_tol_half
-                rec.update(compare(ref, rep, tol, a.validity_tol))
+                rec.update(compare(ref, rep, tol, a.validity_tol, a.cace_tol))
                 if not on_cpu:
                     res['notes'] += [f"{pipe}: {k} ran on {v}" for k, v in devs.items() if not v.startswith('cuda')]
                 res['checks'].append(rec)
+    res['notes'] = sorted(set(res['notes']))
     res['ok'] = bool(res['checks']) and all(c['ok'] for c in res['checks'])
     return emit(res, 0 if res['ok'] else 1)
 
