@@ -22,7 +22,7 @@ def test_cpu_self_check(tmp_path):
     for c in d['checks']:
         assert c['problems'] == [] and c['n_pns_compared'] > 0 and c['max_pns_diff'] == 0 and c['validity_diff'] == 0
         assert c['n_cace_compared'] > 0 and c['max_cace_diff'] == 0
-        assert set(c['devices'].values()) == {'cpu'}
+        assert set(c['devices'].values()) == {'cpu'} and c['identical_to_cpu']   # the default's reference is run_demo itself
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='there is a GPU')
 def test_no_gpu_skips_or_fails_when_required():

@@ -20,6 +20,9 @@ What is compared, per pipeline and precision (tolerances are flags):
   error on the device) of every hypothesis verified in both runs: |device - CPU| <= --cace-tol (0.02);
 * the counterfactual validity rate (`flip_stats.flip_rate`): |device - CPU| <= --validity-tol (0.1).
 
+Each check also says `identical_to_cpu`: whether the whole report equals the CPU one but for timings and folders
+(expected with `--device cpu` in fp32, which the self-check asserts; not required of a GPU).
+
 The device runs do not set `GIFT_NB_DEVICE`: every component picks the device itself (`gift_nb.core.default_device`:
 CUDA, else MPS, else CPU). The JSON lists the device each component ran on (`devices`) and names, under `notes`, any
 that stayed on the CPU. A transformers model from `from_pretrained` stays where its weights are (the CPU) unless
@@ -27,8 +30,14 @@ given `device=`; this script passes it, as a user must.
 
 Colab recipe (Runtime > Change runtime type > GPU):
 
-    !git clone <this repository> gift_nb && cd gift_nb && pip install -q -e .
-    !python tools/gpu_smoke.py --require-gpu            # about a minute on a T4; prints the JSON summary
+    !git clone https://github.com/gift-nb/gift-nb
+    %cd gift-nb
+    !pip install -q -e ".[dev]"
+    !python tools/gpu_smoke.py --require-gpu --out gpu_smoke.json   # prints the JSON summary; exit 1 on a mismatch
+    # more: --task cube_or_cyan --n 48 --n-verify 200 (the demo's sizes), --precisions fp32,fp16
+
+Colab's torch is a CUDA build and satisfies the package's `torch>=2.1`, so the install keeps it (`make install`
+installs the CPU build: not on Colab). Exit status 1 and the `problems` of each failing check say what differed.
 
 `--precisions` picks among fp32, fp16 and bf16 (skipped with a note on GPUs without bf16): the classifier's weights
 in that dtype (`Classifier` casts the images to its weights' dtype and returns float32 probabilities); every other
@@ -149,6 +158,14 @@ def compare(ref:dict, rep:dict, pns_tol:float, validity_tol:float, cace_tol:floa
             'validity_cpu': va, 'validity': vb, 'validity_diff': vdiff, **out}
 
 
+def same_content(ref:dict, rep:dict, ref_out, out) -> bool:
+    "Whether two reports are equal but for their timings and the output folders they name."
+    def norm(r, o):
+        d = {k: v for k, v in r.items() if k != 'timings'}
+        return json.dumps(d, sort_keys=True).replace(str(o), '<out>')
+    return norm(ref, ref_out) == norm(rep, out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog='\n'.join(__doc__.splitlines()[1:]))
@@ -219,6 +236,7 @@ def main(argv=None) -> int:
                 rec['seconds'], rec['devices'] = round(time.perf_counter() - t0, 1), devs
                 tol = a.pns_tol if prec == 'fp32' else a.pns_tol_half
                 rec.update(compare(ref, rep, tol, a.validity_tol, a.cace_tol))
+                rec['identical_to_cpu'] = same_content(ref, rep, tmp/f'{pipe}-cpu', tmp/f'{pipe}-{prec}')   # expected on the CPU in fp32
                 if not on_cpu:
                     res['notes'] += [f"{pipe}: {k} ran on {v}" for k, v in devs.items() if not v.startswith('cuda')]
                 res['checks'].append(rec)
