@@ -341,6 +341,10 @@ def check_classifier(classifier, # anything `as_classifier` accepts
     return clf
 
 # %% ../nbs/02_classifier.ipynb #436a9302
+def _linear(x, layer:nn.Linear):
+    "`layer(x)` as a product and a sum over the inputs: one thread per output, so the result does not depend on the thread count."
+    return (x.unsqueeze(-2) * layer.weight).sum(-1) + layer.bias
+
 def _block(cin, cout, k=3, stride=1):
     return [nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
@@ -367,8 +371,10 @@ class TinyCNN(nn.Module):
         return self.body(x)
 
     def head(self, f):
-        "Logits from features: mean and max pooling, then the MLP."
-        return self.mlp(torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1))
+        "Logits from features: mean and max pooling, then the MLP (the same logits with any number of threads)."
+        h = torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1)
+        for layer in self.mlp: h = _linear(h, layer) if isinstance(layer, nn.Linear) else layer(h)
+        return h
 
     def forward(self, x): return self.head(self.features(x))
 
