@@ -395,7 +395,8 @@ def processor_preprocess(processor, # a transformers image processor (or None)
 def from_pretrained(name_or_path, # hub id or local folder of a transformers image classifier
                     class_names=None, # override the config's id2label
                     **kwargs) -> Classifier: # further `Classifier` options
-    "Load a transformers image classifier and its image processor as a `Classifier`."
+    "Load a transformers image classifier and its image processor as a `Classifier` (on `default_device()` unless `device=` says otherwise)."
+    kwargs.setdefault('device', default_device())
     from transformers import AutoImageProcessor, AutoModelForImageClassification
     from gift_nb.core import from_hub
     model = from_hub(AutoModelForImageClassification.from_pretrained, name_or_path, 'the classifier')

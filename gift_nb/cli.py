@@ -552,7 +552,8 @@ def load_config_classifier(c:dict, # the checked `classifier` section
             first = [l.strip() for l in str(e).splitlines()[1:] if l.strip()][:1]
             raise ValueError(f"classifier.weights: {c['weights']!r} does not fit the model {c['import']} builds ({first[0][:200] if first else e})") from None
     if hasattr(model, 'eval'): model.eval()
-    return as_classifier(model, class_names=c.get('class_names'), output=c.get('output'))
+    from gift_nb.core import default_device
+    return as_classifier(model, class_names=c.get('class_names'), output=c.get('output'), device=default_device())   # built on the CPU: move it where the run computes
 
 # %% ../nbs/09_cli.ipynb #f78aef06
 def _images_of(x):
