@@ -2,7 +2,7 @@
 """`gift-nb demo` of every shipped task: the same seed gives the same report with 1 and 2 torch threads and on a repeat;
 and how far the top hypothesis and its P̂NS move over seeds 0-4. Prints JSON and writes it to `--out`.
 
-    python -m bench.determinism                                 # the four tasks, demo sizes, seeds 0-4
+    python -m bench.determinism                                 # every shipped task, demo sizes, seeds 0-4
     python -m bench.determinism --tasks red_metal --n 16 --n-verify 60 --seeds 2 --out /tmp/det.json
 
 Each demo runs in its own interpreter (`gift_nb.cli.main`, from the repository root) in a fresh temporary folder, with
@@ -19,7 +19,6 @@ import argparse, datetime, importlib.metadata, json, os, statistics, subprocess,
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TASKS = ['red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased']   # gift_nb.world.TASKS, the demo's tasks
 # the demo in a fresh interpreter with N torch threads: python -c RUNNER N demo ARGS...
 RUNNER = ("import sys, torch; torch.set_num_threads(int(sys.argv[1])); "
           "print('torch threads:', torch.get_num_threads(), file=sys.stderr); "
@@ -129,7 +128,8 @@ def _git(*a):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--tasks', default=','.join(TASKS), help='comma-separated shipped tasks (default: all four)')
+    from gift_nb.world import TASKS   # every task with a shipped classifier: the demo's --task choices
+    ap.add_argument('--tasks', default=','.join(TASKS), help='comma-separated shipped tasks (default: every task of gift_nb.world.TASKS)')
     ap.add_argument('--n', type=int, default=48, help="images explained (default: the demo's, %(default)s)")
     ap.add_argument('--n-verify', type=int, default=200, help="fresh verification scenes (default: the demo's, %(default)s)")
     ap.add_argument('--seed', type=int, default=0, help='seed of the thread and repeat comparison (default: %(default)s)')

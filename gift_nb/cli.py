@@ -683,11 +683,11 @@ def main(argv:list|None=None, # arguments without the program name; None -> sys.
             parser.commands['demo'].print_usage(sys.stderr)
             print(f"gift-nb demo: error: {e}", file=sys.stderr)
             return 2
-    from .core import auto_threads
+    from gift_nb.core import auto_threads
     auto_threads()   # the CPUs this process may use, less those other processes keep busy (OMP_NUM_THREADS wins)
     try: return args.func(args)
     except OSError as e:   # the disk filled up or turned read-only mid-run (one line; the same command resumes), or bad input
-        from .core import disk_error
+        from gift_nb.core import disk_error
         if disk_error(e) is not None: return _error(args, e, 2, disk_error(e))
         if isinstance(e, _BAD_INPUT): return _error(args, e, 2)
         if isinstance(e, FileNotFoundError): return _error(args, e, 1)   # shipped weights or tables missing
