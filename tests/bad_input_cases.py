@@ -134,29 +134,25 @@ def _(d): return run_with(d, world(), extra_hypotheses=['a purple elephant'])
 def _(d): return lambda: gift(verify_split=1.5)
 
 # ---------------------------------------------------------------- weights and model cards (Python API)
-@case('card-sha', 'python', 'weights whose sha256 differs from the model card', r'is corrupted or out of date: its sha256 .* does not match the model card .*make weights', 'WeightsMismatch')
-def _(d):
+def damaged_card(d, damage):
+    "Copy the shipped red_metal card and weights into `d`, `damage(card, weights)` them; loading the card is the call."
     from gift_nb.classifier import load_classifier
-    card, w = shipped_copy(d); b = bytearray(w.read_bytes()); b[-1] ^= 1; w.write_bytes(bytes(b))
+    card, w = shipped_copy(d); damage(card, w)
     return lambda: load_classifier(str(card))
+
+def _flip_last_byte(w): b = bytearray(w.read_bytes()); b[-1] ^= 1; w.write_bytes(bytes(b))
+
+@case('card-sha', 'python', 'weights whose sha256 differs from the model card', r'is corrupted or out of date: its sha256 .* does not match the model card .*make weights', 'WeightsMismatch')
+def _(d): return damaged_card(d, lambda card, w: _flip_last_byte(w))
 
 @case('card-json', 'python', 'a model card that is not JSON', r'model card .* is not valid JSON .*make weights', 'WeightsMismatch')
-def _(d):
-    from gift_nb.classifier import load_classifier
-    card, _ = shipped_copy(d); card.write_text('{"weights": ')
-    return lambda: load_classifier(str(card))
+def _(d): return damaged_card(d, lambda card, w: card.write_text('{"weights": '))
 
 @case('card-weights', 'python', 'a model card whose weights file is missing', r'\(named by .*\) is missing: rebuild it with `make weights`', 'FileNotFoundError')
-def _(d):
-    from gift_nb.classifier import load_classifier
-    card, w = shipped_copy(d); w.unlink()
-    return lambda: load_classifier(str(card))
+def _(d): return damaged_card(d, lambda card, w: w.unlink())
 
 @case('card-keys', 'python', 'a file that is not a model card', r"lacks 'weights' and 'sha256' \(not a gift_nb model card\)", 'WeightsMismatch')
-def _(d):
-    from gift_nb.classifier import load_classifier
-    card, _ = shipped_copy(d); card.write_text('{"name": "mine"}')
-    return lambda: load_classifier(str(card))
+def _(d): return damaged_card(d, lambda card, w: card.write_text('{"name": "mine"}'))
 
 @case('hf-folder', 'python', 'a Hugging Face model folder that does not exist', r'the folder .*no_such_model does not exist; pass the folder of a saved model .* or a Hugging Face hub id', 'ModelUnavailable')
 def _(d):
