@@ -8,7 +8,7 @@ __all__ = ['MYSTERY', 'NotYet', 'list_objects', 'edit_scene', 'scene_edit', 'che
            'check_ranking', 'check_pns', 'check_decision', 'check_verified', 'check_stage3_top', 'check_shortcut_named',
            'check_shortcut_task']
 
-# %% ../nbs/92_workshop.ipynb #e17bce97
+# %% ../nbs/92_workshop.ipynb #82966abb
 from collections import Counter
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from .core import Caption, Hypothesis, Verification
 from .world import (ATTRIBUTES, COST_ADD, COST_ATTRIBUTE, COST_REMOVE, Bias, Edit, Obj, Rule, Scene, Task,
                            equivalent, intervene, make_scenes, parse_rule, place_object, random_object, render, rule_from_json)
 
-# %% ../nbs/92_workshop.ipynb #5bba2e9b
+# %% ../nbs/92_workshop.ipynb #55f22232
 class NotYet(AssertionError):
     "An exercise answer that is not right yet; the message says what to look at."
 
@@ -28,8 +28,9 @@ def _need(answer, what:str, example:str):
     "Raise `NotYet` when `answer` is still the placeholder."
     if _todo(answer): raise NotYet(f"replace the `...` with {what}, e.g. {example}")
 
-def _ok(msg:str) -> bool:
-    print('✓ ' + msg); return True
+def _ok(msg:str):
+    "Say that the answer is right (a check cell then shows this one line)."
+    print('✓ ' + msg)
 
 def _rule(x, name:str):
     "A world rule from a rule, its text or a JSON tree; `NotYet` with the grammar when it cannot be read."
@@ -47,7 +48,7 @@ def _rule(x, name:str):
         raise NotYet(f"{name} {x!r} is not a world rule: write it like 'there is a red cube', 'there is no gray object', "
                      f"'there are at least 2 spheres', combined with 'and' / 'or' ({e})") from None
 
-# %% ../nbs/92_workshop.ipynb #8ed95e09
+# %% ../nbs/92_workshop.ipynb #8c4a493b
 def list_objects(scene:Scene, # a world scene
                 ) -> str:
     "The objects of `scene`, one line each, numbered as `scene.objects` holds them (the `i` of `edit_scene`)."
@@ -99,7 +100,7 @@ def scene_edit(before:Scene, # the scene before the edit
         if _place(o) not in was: ops.append(('add', j, o)); cost += COST_ADD
     return Edit(cost, ops)
 
-# %% ../nbs/92_workshop.ipynb #df8e2b68
+# %% ../nbs/92_workshop.ipynb #f84907a8
 def _pk(classifier, scenes, k):
     with torch.no_grad(): p = classifier(render(list(scenes)))
     return [float(x) for x in p[:, k]], [int(x) == k for x in p.argmax(1)]
@@ -108,7 +109,7 @@ def check_flip(my_scene, # the learner's edited scene
                scene:Scene, # the scene it was edited from
                classifier, # a world `Classifier` (with `.task`)
                k:int=1, # the class explained
-              ) -> bool:
+              ):
     "Passes when `my_scene` flips the classifier's decision for class k on `scene` with an edit no dearer than the task rule's cheapest."
     _need(my_scene, 'your edited scene', "edit_scene(scene, 0, color='blue')")
     if not isinstance(my_scene, Scene): raise NotYet(f"my_scene must be a world Scene (edit_scene returns one), got a {type(my_scene).__name__}")
@@ -126,11 +127,11 @@ def check_flip(my_scene, # the learner's edited scene
                      f"also does it (1 per changed attribute, 2.5 per added or removed object)")
     return _ok(f"flipped with the minimal cost {e.cost:g}: {what} (p(class {k}) {p0:.2f} → {p1:.2f})")
 
-# %% ../nbs/92_workshop.ipynb #6973c71d
+# %% ../nbs/92_workshop.ipynb #4f488313
 def check_caption(my_caption:str, # the learner's caption of the edit
                   scene:Scene, # the scene before the edit
                   my_scene:Scene, # the scene after it
-                 ) -> bool:
+                 ):
     "Passes when `my_caption` names the edit from `scene` to `my_scene` in the canonical caption grammar."
     from gift_nb.captioning import caption_clauses, same_change
     _need(my_caption, 'your caption, as a str', "'the small gray rubber cube became blue'")
@@ -145,12 +146,12 @@ def check_caption(my_caption:str, # the learner's caption of the edit
     raise NotYet("the caption reads, but names another change: name the object by its four attributes before the edit "
                  "(print(list_objects(scene))), then what became of it")
 
-# %% ../nbs/92_workshop.ipynb #ead21036
+# %% ../nbs/92_workshop.ipynb #f1c90325
 def _valid(r) -> bool: return (int(np.argmax(r.probs_before)) == r.k) != (int(np.argmax(r.probs_after)) == r.k)
 
 def check_validity(my_valid, # one bool per record: is that counterfactual valid?
                    records:list, # the `Counterfactual`s
-                  ) -> bool:
+                  ):
     "Passes when `my_valid` says, for each counterfactual, whether it flips the decision for its class k."
     _need(my_valid, 'a list of bools, one per record', '[... for r in records]')
     my_valid = [bool(v) for v in my_valid]
@@ -163,7 +164,7 @@ def check_validity(my_valid, # one bool per record: is that counterfactual valid
                      "is k on one image and not on the other")
     return _ok(f"{sum(my_valid)} of {len(records)} counterfactuals are valid")
 
-# %% ../nbs/92_workshop.ipynb #4289e8c2
+# %% ../nbs/92_workshop.ipynb #28bbb20c
 MYSTERY = 'green_sphere'
 
 def mystery_classifier():
@@ -187,12 +188,12 @@ def caption_score(hypothesis, # a rule or its text
     _, _, e, s = _evidence(hypothesis, captions, k)
     return score_effects(e, s)[0]
 
-# %% ../nbs/92_workshop.ipynb #022093c1
+# %% ../nbs/92_workshop.ipynb #252cb59b
 def check_hypothesis(my_hypothesis, # the learner's rule, or its text ('there is a ...')
                      captions, # the captions the learner read
                      classifier, # the classifier explained (its `.task` holds the answer)
                      k:int=1, # the class
-                    ) -> bool:
+                    ):
     "Passes when `my_hypothesis` is the classifier's rule (equivalent on every reference scene); the hint names a caption it does not explain."
     from gift_nb.hypotheses import score_effects
     _need(my_hypothesis, "your hypothesis, a rule's text", "'there is a red cube'")
@@ -206,12 +207,12 @@ def check_hypothesis(my_hypothesis, # the learner's rule, or its text ('there is
                  f"supporting; into it: {n['in']['support']} of {n['in']['n']});{ex}. Which attributes do the flips into class {k} create, "
                  "and the flips out of it destroy?")
 
-# %% ../nbs/92_workshop.ipynb #5c1a5c0b
+# %% ../nbs/92_workshop.ipynb #7e57a1bb
 def check_supporting(my_supporting, # the texts of the captions that support the hypothesis
                      hypothesis, # a rule or its text
                      captions, # `Caption` records (or (text, direction) pairs)
                      k:int=1, # the class
-                    ) -> bool:
+                    ):
     "Passes when `my_supporting` holds exactly the captions whose edit moves `hypothesis`' concept the way the flip went."
     _need(my_supporting, 'a list of caption texts', '[c.text for c in captions if ...]')
     rule, items, e, s = _evidence(hypothesis, captions, k)
@@ -226,12 +227,12 @@ def check_supporting(my_supporting, # the texts of the captions that support the
     raise NotYet('; '.join(hint) + f". A caption supports it when its edit makes the concept appear on a flip into class {k} "
                  f"(0->1), or disappear on a flip out of it (1->0): local_effect(rule, parse_caption(text)) times the flip's sign is +1")
 
-# %% ../nbs/92_workshop.ipynb #d548db74
+# %% ../nbs/92_workshop.ipynb #f97f946c
 def check_score(my_score:float, # the learner's score
                 hypothesis, # a rule or its text
                 captions, # `Caption` records (or (text, direction) pairs)
                 k:int=1, # the class
-               ) -> bool:
+               ):
     "Passes when `my_score` is stage 3's score of `hypothesis` on `captions` (within 1e-6)."
     from gift_nb.hypotheses import score_effects
     _need(my_score, 'a number', '(s_out - c_out) / n_out ...')
@@ -242,12 +243,12 @@ def check_score(my_score:float, # the learner's score
                  f"into it n = {n['in']['n']}; in each, (supporting − contradicting) / n; the score is the mean of the "
                  "directions that have captions")
 
-# %% ../nbs/92_workshop.ipynb #1e68a656
+# %% ../nbs/92_workshop.ipynb #d4813986
 def check_ranking(my_ranking:list, # the candidates, best first
                   candidates:list, # the hypotheses (rules or texts) to rank
                   captions, # `Caption` records (or (text, direction) pairs)
                   k:int=1, # the class
-                 ) -> bool:
+                 ):
     "Passes when `my_ranking` is `candidates` ordered by caption score, best first (ties in any order)."
     _need(my_ranking, 'the candidates sorted best first', 'sorted(candidates, key=...)')
     key = lambda h: str(_rule(h, 'a candidate'))
@@ -259,7 +260,7 @@ def check_ranking(my_ranking:list, # the candidates, best first
     raise NotYet(f"'{key(my_ranking[bad])}' comes before '{key(my_ranking[bad + 1])}', which scores higher: "
                  "rank by caption_score(h, captions), highest first")
 
-# %% ../nbs/92_workshop.ipynb #3616c324
+# %% ../nbs/92_workshop.ipynb #7da38a41
 def _per_image(v):
     if not isinstance(v, Verification): raise NotYet(f"expected a Verification (from verify), got a {type(v).__name__}")
     pi = v.meta.get('per_image') or {}
@@ -267,7 +268,7 @@ def _per_image(v):
 
 def check_pns(my_pns:float, # the learner's P̂NS
               v:Verification, # the verification it was computed from (`meta['per_image']`)
-             ) -> bool:
+             ):
     "Passes when `my_pns` is the share of base images classified k after do(c=1) and not after do(c=0)."
     _need(my_pns, 'a number', 'np.mean(...)')
     y = _per_image(v)
@@ -277,11 +278,11 @@ def check_pns(my_pns:float, # the learner's P̂NS
         raise NotYet("that is the share classified k after do(c=1) only; P̂NS also needs do(c=0) to leave class k on the same image")
     raise NotYet("P̂NS is the share of base images j with f(do(c=1) x_j) = k AND f(do(c=0) x_j) ≠ k: y_do1 and not y_do0, averaged")
 
-# %% ../nbs/92_workshop.ipynb #7d98c1b0
+# %% ../nbs/92_workshop.ipynb #730ff71e
 def check_decision(my_ci:tuple, # the learner's 95% Wilson interval (low, high) of P̂NS
                    my_status:str, # 'accepted', 'rejected' or 'inconclusive'
                    v:Verification, # the verification (its per-image predictions and threshold)
-                  ) -> bool:
+                  ):
     "Passes when `my_ci` is P̂NS's Wilson interval and `my_status` the decision it gives at `v.threshold`."
     from gift_nb.oracle import decide, wilson_ci
     _need(my_ci, 'the interval (low, high)', 'wilson_ci(successes, n)')
@@ -300,10 +301,10 @@ def check_decision(my_ci:tuple, # the learner's 95% Wilson interval (low, high) 
                      "bound is below it, inconclusive otherwise")
     return _ok(f"P̂NS {s}/{n}, interval [{lo:.3f}, {hi:.3f}], {status} at threshold {v.threshold}")
 
-# %% ../nbs/92_workshop.ipynb #4435b3d4
+# %% ../nbs/92_workshop.ipynb #5b906f85
 def check_verified(my_verification, # the learner's `Verification` (from `verify`)
                    classifier=None, # the classifier explained; with `.task`, the hint says whether the rule is its task's
-                  ) -> bool:
+                  ):
     "Passes when `my_verification` is an accepted hypothesis; a rejected or inconclusive one gets a P̂S / P̂N diagnosis."
     _need(my_verification, 'a Verification', 'verify([my_hypothesis], clf, base=base)[0]')
     if isinstance(my_verification, list) and len(my_verification) == 1: my_verification = my_verification[0]
@@ -316,11 +317,11 @@ def check_verified(my_verification, # the learner's `Verification` (from `verify
     raise NotYet(f"'{v.hypothesis}' is {v.status}: P̂NS {v.pns:.3f} [{v.pns_ci[0]:.3f}, {v.pns_ci[1]:.3f}] "
                  f"(needs a lower bound >= {v.threshold}). " + ' '.join(why))
 
-# %% ../nbs/92_workshop.ipynb #760e4471
+# %% ../nbs/92_workshop.ipynb #fbd29bad
 def check_stage3_top(my_answer, # the learner's answer: what stage 3 alone would say
                      hypotheses:list, # stage 3's `Hypothesis` records, ranked
                      k:int=1, # the class
-                    ) -> bool:
+                    ):
     "Passes when `my_answer` is stage 3's best-scored hypothesis about class k (what GIFT would say without stage 4)."
     _need(my_answer, "the text of stage 3's top hypothesis", 'hyps[0].text')
     top = next((h for h in hypotheses if h.k == k), None)
@@ -329,10 +330,10 @@ def check_stage3_top(my_answer, # the learner's answer: what stage 3 alone would
         return _ok(f"without stage 4, GIFT would say: class {k} = {top.text} (caption score {top.score:.2f})")
     raise NotYet(f"stage 3 ranks its hypotheses best first (by caption score): take the first one about class {k}")
 
-# %% ../nbs/92_workshop.ipynb #932e27f9
+# %% ../nbs/92_workshop.ipynb #9b82fbf4
 def check_shortcut_named(my_answer, # the learner's answer: a rule, its text, a `Verification` or a `Report`'s top pair
                          task:Task, # the biased task the classifier was trained on
-                        ) -> bool:
+                        ):
     "Passes when `my_answer` is the task's bias rule: the shortcut the classifier took, not the rule its labels follow."
     _need(my_answer, 'the hypothesis that verification accepted first', 'accepted[0].hypothesis')
     if isinstance(my_answer, tuple) and len(my_answer) == 2: my_answer = my_answer[1]
@@ -344,11 +345,11 @@ def check_shortcut_named(my_answer, # the learner's answer: a rule, its text, a 
                      "verification accept first, and what is this one's P̂NS?")
     raise NotYet(f"'{rule}' is not the shortcut: take the hypothesis verification ranks first among the accepted ones")
 
-# %% ../nbs/92_workshop.ipynb #6294bb7c
+# %% ../nbs/92_workshop.ipynb #bf3fd7dc
 def check_shortcut_task(my_task, # the learner's `Task`, with a `Bias`
                         min_gap:float=0.2, # the bias and the rule must disagree on at least this share of random scenes
-                       ) -> Task:
-    "Passes (returning the task) when `my_task` has a strong bias (rates >= 0.9 / <= 0.1) that is not the rule in other words."
+                       ):
+    "Passes when `my_task` has a strong bias (rates >= 0.9 / <= 0.1) that is not the rule in other words."
     from gift_nb.world import _reference_scenes
     _need(my_task, 'a Task with a Bias', "Task('my_shortcut', 'there is a cube', Bias('there is a yellow object', 1.0, 0.0))")
     if not isinstance(my_task, Task): raise NotYet(f"my_task must be a gift_nb.world.Task, got a {type(my_task).__name__}")
@@ -364,5 +365,4 @@ def check_shortcut_task(my_task, # the learner's `Task`, with a `Bias`
                      "the classifier uses. Pick a bias about another attribute than the rule (e.g. a colour for a shape rule)")
     try: make_scenes(my_task, 24, 0, 'train')
     except ValueError as e: raise NotYet(f"the world cannot make this task's training data: {e}") from None
-    _ok(f"'{my_task.rule}' with the shortcut '{b.rule}' in {b.p_pos:.0%} of class-1 and {b.p_neg:.0%} of class-0 training scenes")
-    return my_task
+    return _ok(f"'{my_task.rule}' with the shortcut '{b.rule}' in {b.p_pos:.0%} of class-1 and {b.p_neg:.0%} of class-0 training scenes")
