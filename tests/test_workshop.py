@@ -56,3 +56,13 @@ def test_placeholders_fail():
                  lambda: w.check_verified(...), lambda: w.check_stage3_top(..., []), lambda: w.check_shortcut_named(..., None),
                  lambda: w.check_shortcut_task(...)):
         with pytest.raises(w.NotYet, match='replace the `...`'): call()
+
+@pytest.mark.parametrize('name', PARTS)
+def test_saved_solutions_passed_every_check(name):
+    "The committed outputs of each solution notebook show a ✓ under every check cell (`make nbs` saved them)."
+    nb = json.loads((WS/'solutions'/name).read_text(encoding='utf-8'))
+    checks = [c for c in nb['cells'] if c['cell_type'] == 'code' and re.match(r'check_\w+\(', ''.join(c['source']))]
+    assert checks
+    for c in checks:
+        text = ''.join(''.join(o.get('text', '')) for o in c.get('outputs', []) if o.get('output_type') == 'stream')
+        assert text.startswith('✓'), f"{name}: the saved output of `{''.join(c['source'])}` is {text!r}: rerun tools/run_notebooks.py on it"
