@@ -13,7 +13,8 @@ TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OF
 help:
 	@echo "make demo     run gift-nb demo (creates .venv and installs on first use)"
 	@echo "make test     check notebooks and library are in sync, then run every test and notebook"
-	@echo "make sync     strip progress bars + nbdev_clean + nbdev_export + README.md from nbs/index.ipynb (run before committing)"
+	@echo "make sync     repository address from settings.ini (badges, install cells, CLI help) + strip progress bars + nbdev_clean"
+	@echo "             + nbdev_export + README.md from nbs/index.ipynb (run before committing)"
 	@echo "make weights  retrain every shipped model in dependency order"
 	@echo "make nbs      execute every notebook in full mode and save its outputs"
 	@echo "make bench    python -m bench: every script of bench/ (groups speed, targets, studies; long) -> nbs/results/bench_suite.json,"
@@ -35,6 +36,7 @@ demo: $(STAMP)
 	$(VENV)/bin/gift-nb demo
 
 sync: $(STAMP)
+	$(PY) tools/sync_repo_url.py
 	$(PY) tools/strip_progress.py
 	$(VENV)/bin/nbdev_clean
 	$(VENV)/bin/nbdev_export

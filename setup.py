@@ -27,8 +27,10 @@ requirements = shlex.split(cfg.get('requirements', ''))
 hf_requirements = shlex.split(cfg.get('hf_requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 console_scripts = [s for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
+package_data = shlex.split(cfg.get('package_data', ''))   # read with importlib.resources.files('gift_nb') (gift_nb.examples)
 project_urls = {}
 if cfg.get('doc_host'): project_urls['Documentation'] = cfg['doc_host'] + cfg.get('doc_baseurl', '')
+project_urls['Source'] = cfg['git_url']
 
 setuptools.setup(
     name=cfg['lib_name'],
@@ -41,7 +43,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['gift_nb', 'gift_nb.*']),
     include_package_data=True,
-    package_data={'gift_nb': ['weights/*.safetensors', 'weights/*.json']},
+    package_data={'gift_nb': package_data},
     install_requires=requirements,
     extras_require={'hf': hf_requirements, 'dev': dev_requirements},
     dependency_links=cfg.get('dep_links', '').split(),

@@ -62,13 +62,31 @@ def check_demo_args(task:str, # one of the shipped tasks (`gift_nb.world.TASKS`)
     return get_task(task), check_out_dir(DEFAULT_OUT.format(task=task) if out is None else out)
 
 # %% ../nbs/09_cli.ipynb #f9d1d6ba
+from .examples import EXAMPLES, GIT_URL, RUN_IN_PLACE, colab_url, copy_example, example_config
+
+def _run_example_cmd(args) -> int:
+    "`gift-nb run --example NAME`: the shipped config NAME, run where it is; `gift-nb run CONFIG`: the file."
+    if args.example is not None:
+        if args.example not in RUN_IN_PLACE:
+            raise ValueError(f"the example {args.example!r} names files relative to its own folder: copy it with "
+                             f"`gift-nb init-config {args.example}`, edit it, then `gift-nb run {args.example}.yaml`")
+        args.config = str(example_config(args.example))
+    return _run_cmd(args)
+
+def _init_config_cmd(args) -> int:
+    p = copy_example(args.name, args.dest, args.force)
+    print(f"wrote {p}: edit it, then run `gift-nb run {p}`")
+    return 0
+
 def build_parser() -> argparse.ArgumentParser:
     "The `gift-nb` argument parser, one subparser per command."
     p = argparse.ArgumentParser(
         prog='gift-nb', formatter_class=argparse.RawDescriptionHelpFormatter,
         description="GIFT: global, interpretable, faithful textual explanations of image classifiers.",
         epilog="examples:\n  gift-nb demo\n  gift-nb demo --task blue_biased --out runs/blue --seed 1\n"
-               "  gift-nb demo --task red_metal --hypothesis 'there is a red object'\n  gift-nb run nbs/data/configs/world.yaml")
+               "  gift-nb demo --task red_metal --hypothesis 'there is a red object'\n  gift-nb run --example world\n"
+               "  gift-nb init-config world && gift-nb run world.yaml\n\n"
+               f"source, notebooks and issues: {GIT_URL}\nin Colab: {colab_url()}")
     p.add_argument('--version', action='version', version=f"gift-nb {__version__}")
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -97,12 +115,25 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser(
         'run', parents=[common], help='run GIFT as a YAML/JSON config says (data, classifier, class, each stage\'s backend)',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Run GIFT on the images, classifier and backends a config names (see nbs/data/configs/ and notebook 09).\n"
-                    "The config is checked completely before any model is loaded.")
-    r.add_argument('config', metavar='CONFIG', help='a .yaml/.yml or .json file')
+        description="Run GIFT on the images, classifier and backends a config names (format: notebook 09; shipped examples:\n"
+                    f"gift-nb init-config --help). The config is checked completely before any model is loaded.")
+    which = r.add_mutually_exclusive_group(required=True)
+    which.add_argument('config', metavar='CONFIG', nargs='?', default=None, help='a .yaml/.yml or .json file')
+    which.add_argument('--example', metavar='NAME', choices=list(EXAMPLES), default=None,
+                       help=f"a config shipped with the package instead of CONFIG: {', '.join(EXAMPLES)} (run in place: {', '.join(RUN_IN_PLACE)})")
     r.add_argument('--out', metavar='DIR', default=None, help="output folder (overrides the config's out)")
     r.add_argument('--check', action='store_true', help='only check the config and print it with its defaults')
-    r.set_defaults(func=_run_cmd)
+    r.set_defaults(func=_run_example_cmd)
+    e = sub.add_parser(
+        'init-config', parents=[common], help='copy an example config shipped with the package into a folder, to edit and run',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Copy the example config NAME shipped in the package (gift_nb/configs/NAME.yaml) to DIR/NAME.yaml; edit it,\n"
+                    "then `gift-nb run DIR/NAME.yaml`. Paths in a config are relative to its folder. The examples:\n"
+                    + '\n'.join(f"  {k}: {v}" for k, v in EXAMPLES.items()))
+    e.add_argument('name', metavar='NAME', choices=list(EXAMPLES), help=f"the example: {', '.join(EXAMPLES)}")
+    e.add_argument('--dest', metavar='DIR', default='.', help="folder (created if missing) or .yaml file to write (default: the working directory)")
+    e.add_argument('--force', action='store_true', help='overwrite an existing file')
+    e.set_defaults(func=_init_config_cmd)
     b = sub.add_parser(
         'bench', parents=[common], help='score GIFT against the oracle on the benchmark suite of hidden-rule classifiers (notebook 20)',
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -118,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--variant', default='default', metavar='NAME',
                    help="an ablation: 'no world priors', 'scene search' or 'llm proposer' (default: %(default)s)")
     b.set_defaults(func=_bench_cmd)
-    p.commands = {'demo': d, 'run': r, 'bench': b}   # main() reports late checks through the subcommand's own usage line
+    p.commands = {'demo': d, 'run': r, 'init-config': e, 'bench': b}   # main() reports late checks through the subcommand's own usage line
     return p
 
 # %% ../nbs/09_cli.ipynb #d77bd710
@@ -343,7 +374,7 @@ def load_config(path:str|Path, # a .yaml/.yml or .json file
                ) -> dict:
     "Read a config file (YAML or JSON) into a dict; a file that is not a mapping is a ValueError."
     p = Path(path)
-    if not p.is_file(): raise ValueError(f"config {str(p)!r} does not exist; give the path of a .yaml or .json file (examples: nbs/data/configs/)")
+    if not p.is_file(): raise ValueError(f"config {str(p)!r} does not exist; give the path of a .yaml or .json file (shipped examples: gift-nb init-config --help)")
     try: text = p.read_text()
     except UnicodeDecodeError: raise ValueError(f"config {p}: not a text file (YAML or JSON)") from None
     if p.suffix.lower() == '.json':

@@ -9,10 +9,11 @@ import torch
 from gift_nb.cli import check_config, load_config, load_config_classifier, load_folder, main, run_config
 from safetensors.torch import load_file
 from gift_nb.core import save_png
+from gift_nb.examples import example_config
 from gift_nb.world import make_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT/'nbs'/'data'/'configs'
+CONFIGS = example_config('world').parent   # gift_nb/configs/, shipped with the package
 
 
 def world_folder(path, n=6):

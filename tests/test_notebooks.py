@@ -3,14 +3,18 @@
 Cells flagged with a `tst_flags` entry of settings.ini (`notest slow gpu`) are skipped unless forced with
 `NBDEV_FLAGS="slow" make test`. Each notebook's wall time is printed in the summary. The time budget (60 s per
 notebook on an idle 2-core machine) is checked by `bench/notebook_times.py`, not here: a timed assertion fails on a
-busy machine for reasons that have nothing to do with the code."""
+busy machine for reasons that have nothing to do with the code.
+
+The workshop's exercise notebooks (`nbs/workshop/*.ipynb`) hold `...` placeholders and are not run: their completed
+copies in `nbs/workshop/solutions/` are, and `tests/test_workshop.py` checks that each is its exercise notebook with
+the exercise cells filled in."""
 import os, subprocess, sys, time
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb')
-             if '.ipynb_checkpoints' not in p.parts and not p.name.startswith('_'))
+             if '.ipynb_checkpoints' not in p.parts and not p.name.startswith('_') and p.parent != ROOT/'nbs'/'workshop')
 RUNNER = """
 import sys
 from pathlib import Path
