@@ -714,8 +714,9 @@ def main(argv:list|None=None, # arguments without the program name; None -> sys.
             parser.commands['demo'].print_usage(sys.stderr)
             print(f"gift-nb demo: error: {e}", file=sys.stderr)
             return 2
-    from gift_nb.core import auto_threads
-    auto_threads()   # the CPUs this process may use, less those other processes keep busy (OMP_NUM_THREADS wins)
+    if args.command in ('demo', 'bench') or args.command == 'run' and not args.check:   # the commands that compute (torch is imported here)
+        from gift_nb.core import auto_threads
+        auto_threads()   # the CPUs this process may use, less those other processes keep busy (OMP_NUM_THREADS wins)
     try: return args.func(args)
     except OSError as e:   # the disk filled up or turned read-only mid-run (one line; the same command resumes), or bad input
         from gift_nb.core import disk_error
