@@ -296,7 +296,7 @@ def _b_aggregator(ctx, **o):
     return CaptionAggregator(**o)
 
 def _b_llm(ctx, model=None, gguf_file=None, max_new_tokens=256, cache=None, **o):
-    from gift_nb.core import ModelCache
+    from gift_nb.runs import ModelCache
     from gift_nb.llm_proposer import HFChat, LLMProposer
     chat = None if model is None else HFChat.from_pretrained(str(model), gguf_file=gguf_file, max_new_tokens=max_new_tokens)
     return LLMProposer(chat, cache=ModelCache(cache, 'record') if cache else None, **o)
@@ -719,7 +719,7 @@ def main(argv:list|None=None, # arguments without the program name; None -> sys.
         auto_threads()   # the CPUs this process may use, less those other processes keep busy (OMP_NUM_THREADS wins)
     try: return args.func(args)
     except OSError as e:   # the disk filled up or turned read-only mid-run (one line; the same command resumes), or bad input
-        from gift_nb.core import disk_error
+        from gift_nb.runs import disk_error
         if disk_error(e) is not None: return _error(args, e, 2, disk_error(e))
         if isinstance(e, _BAD_INPUT): return _error(args, e, 2)
         if isinstance(e, FileNotFoundError): return _error(args, e, 1)   # shipped weights or tables missing

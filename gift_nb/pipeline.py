@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 # %% ../nbs/08_pipeline.ipynb #d3acfa19
-from .core import (Caption, Counterfactual, Hypothesis, RunDir, Verification, _logger, _plain, _same, image_hash,
-                          format_table, glossary_id, item_seed, load_png, progress, render_glossary)
+from .core import Caption, Counterfactual, Hypothesis, Verification, _logger, _plain, _same, image_hash, format_table, glossary_id, item_seed, load_png, progress, render_glossary
+from .runs import RunDir
 from .world import Scene, equivalent, make_scenes, rule_from_json
 from .report import STAGES, Report
 

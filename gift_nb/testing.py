@@ -13,7 +13,7 @@ from pathlib import Path
 # %% ../nbs/90_testing.ipynb #44f695ca
 import torch
 from torch import nn
-from .core import RunDir
+from .runs import RunDir
 
 # %% ../nbs/90_testing.ipynb #c600f8f4
 @contextmanager

@@ -3,7 +3,7 @@
 turns read-only, and run again with the same command, ends with the report, the stage files and the images of an
 uninterrupted run, and says which stages it reused.
 
-Every write of a run goes through two writers of `gift_nb.core`: `_append_jsonl` (one record) and `_atomic_write` (the
+Every write of a run goes through two writers: `gift_nb.runs._append_jsonl` (one record) and `gift_nb.core._atomic_write` (the
 manifest, PNGs, the report). The reference run counts them; each case then picks one of those write events (seeded,
 at least one in every stage) and kills the run there. A driver process (one per test worker) imports gift_nb once
 and forks one child per run, so each run starts from a clean process without paying for the imports (and the world
@@ -32,7 +32,7 @@ import errno, json, os, signal, sys, tempfile, traceback
 from pathlib import Path
 import torch
 torch.set_num_threads(1)
-import gift_nb.core as core
+import gift_nb.core as core, gift_nb.runs as runs
 from gift_nb.cli import main
 # What every run imports, and the world priors (pure functions cached per process), once, before the forks.
 import PIL.Image, safetensors.torch, scipy.ndimage, tqdm.auto, matplotlib.figure
@@ -70,7 +70,7 @@ def child(job):
     log = os.open(job['log'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(log, 1); os.dup2(log, 2)   # the child's output goes to its log, never to the driver's answers
     fault, events = job.get('fault'), []
-    append, atomic = core._append_jsonl, core._atomic_write
+    append, atomic = runs._append_jsonl, core._atomic_write
     def event(kind, path, data, write):
         i = len(events)
         events.append([kind, stage_of(path, data), str(path)])
@@ -88,9 +88,9 @@ def child(job):
             die()
         # a disk that fills up (ENOSPC) or turns read-only (EROFS) under the real writer
         if kind == 'append':   # the line is torn by the full disk
-            core.open = lambda p, mode='r', *a, **kw: Torn(open(p, mode, *a, **kw))
+            runs.open = lambda p, mode='r', *a, **kw: Torn(open(p, mode, *a, **kw))
             try: return write()
-            finally: del core.open
+            finally: del runs.open
         code = getattr(errno, how)
         real = tempfile.mkstemp
         def refuse(*a, **kw): raise OSError(code, os.strerror(code))
@@ -102,7 +102,8 @@ def child(job):
         return event('append', path, data, lambda: append(path, obj))
     def hooked_atomic(path, data):
         return event('atomic', path, data, lambda: atomic(path, data))
-    core._append_jsonl, core._atomic_write = hooked_append, hooked_atomic
+    runs._append_jsonl = hooked_append
+    core._atomic_write = runs._atomic_write = hooked_atomic   # runs imported its own reference
     try: rc = main(job['argv'])
     finally:
         sys.stdout.flush(); sys.stderr.flush()
