@@ -630,6 +630,9 @@ def run_config(cfg:dict|str|Path, # a config dict or file
     cfg = check_config(cfg, base)
     problems, notes = preflight(cfg)
     if problems: raise ValueError(problems[0])
+    from gift_nb.distributed import Launch
+    launch = Launch.from_env()   # under torchrun / accelerate launch: this process's place in the launch
+    if not launch.is_main: echo = lambda *a, **kw: None   # rank 0 speaks and writes the report
     for n in notes: echo(n)
     from gift_nb.pipeline import GIFT
     clf = load_config_classifier(cfg['classifier'], cfg['base'])
@@ -649,6 +652,7 @@ def run_config(cfg:dict|str|Path, # a config dict or file
          + ', '.join(f"{s} {cfg[s]['backend']}" for s in _STAGE_SLOTS) + f", out {out}")
     report = gift.run(data, out/'run', extra_hypotheses=cfg.get('extra_hypotheses', []), seed=cfg['seed'])
     report.meta['data'] = info
+    if not launch.is_main: return report
     paths = report.save(out)
     for line in summary_lines(report, time.perf_counter() - t0): echo(line)
     echo(f"report: {paths['html']} and {paths['json']}")
@@ -725,6 +729,15 @@ def main(argv:list|None=None, # arguments without the program name; None -> sys.
         if isinstance(e, FileNotFoundError): return _error(args, e, 1)   # shipped weights or tables missing
         raise
     except _BAD_INPUT as e: return _error(args, e, 2)   # a config, a model, a folder: what to fix, in one line
+    except RuntimeError as e:   # another process of a launch stopped: which one, and how to resume
+        from gift_nb.distributed import LaunchFailed
+        if isinstance(e, LaunchFailed): return _error(args, e, 1)
+        raise
     except KeyboardInterrupt:
         print("gift-nb: interrupted; run the same command again to resume from what was finished", file=sys.stderr)
         return 130
+
+# %% ../nbs/09_cli.ipynb #bbda6060
+# `python -m gift_nb.cli ...`, which is how launchers start it: `torchrun --nproc-per-node 2 -m gift_nb.cli run CONFIG`,
+# `accelerate launch -m gift_nb.cli run CONFIG`. (A notebook kernel also runs as __main__, but has no __file__.)
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())

@@ -650,13 +650,14 @@ def available_cpus() -> int:
 
 def auto_threads(busy:float|None=None, # cores other processes keep busy (default: the one-minute load average)
                 ) -> int:
-    "Set torch's intra-op threads to the available CPUs minus the busy ones (at least 1); `OMP_NUM_THREADS`, when set, wins. Returns the count."
+    "Set torch's intra-op threads to the available CPUs minus the busy ones, shared by the launch's processes on this machine (at least 1); `OMP_NUM_THREADS`, when set, wins. Returns the count."
     env = os.environ.get('OMP_NUM_THREADS', '')
     if env.isdigit() and int(env) > 0: n = int(env)
     else:
         cpus = available_cpus()
         if busy is None: busy = os.getloadavg()[0] if hasattr(os, 'getloadavg') else 0.
         n = max(1, cpus - min(cpus - 1, int(round(busy))))
+        n = max(1, n // max(1, int(os.environ.get('LOCAL_WORLD_SIZE', '1') or 1)))   # processes of a launch share the cores
     torch.set_num_threads(n)
     return n
 

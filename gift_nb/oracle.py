@@ -116,32 +116,49 @@ def _scene_probs(classifier, scenes, size, batch):
     out = [np.asarray(classifier(render(scenes[i:i + batch], size)), dtype=np.float32) for i in range(0, len(scenes), batch)]
     return np.concatenate(out) if out else np.zeros((0, 2), np.float32)
 
-def _edit_probs(classifier, rules, scenes, seed, size, batch, chunk, show):
-    "p_orig [n,C], p_do1 and p_do0 [R,n,C], failed [R,n], number of distinct scenes classified."
+def _chunk_probs(classifier, rules, keys, scenes, idx, seed, size, batch):
+    "Edit probabilities of the base scenes `idx` (one chunk): p_orig [len(idx),C], P1/P0 [R,len(idx),C], failed, distinct scenes."
+    R, m = len(rules), len(idx)
+    failed = np.zeros((R, m), bool)
+    uniq, where = {}, {}   # scene key -> position in `todo`; (r, j, do) -> position
+    todo = []
+    def slot(s):
+        k = s.key()
+        if k not in uniq: uniq[k] = len(todo); todo.append(s)
+        return uniq[k]
+    base = {j: slot(scenes[j]) for j in idx}
+    for r, (rule, rk) in enumerate(zip(rules, keys)):
+        for jj, j in enumerate(idx):
+            s, truth = scenes[j], bool(rule(scenes[j]))
+            try: e = intervene(s, rule, not truth, item_rng(seed, 'oracle', f"{rk}#{j}"))
+            except ValueError: failed[r, jj] = True; continue
+            where[r, jj, truth], where[r, jj, not truth] = base[j], slot(e)
+    p = _scene_probs(classifier, todo, size, batch)
+    C = p.shape[1]
+    p_orig, P1, P0 = np.stack([p[base[j]] for j in idx]), np.full((R, m, C), np.nan, np.float32), np.full((R, m, C), np.nan, np.float32)
+    for (r, jj, do), i in where.items(): (P1 if do else P0)[r, jj] = p[i]
+    return p_orig, P1, P0, failed, len(todo)
+
+def _edit_probs(classifier, rules, scenes, seed, size, batch, chunk, show, launch=None):
+    """p_orig [n,C], p_do1 and p_do0 [R,n,C], failed [R,n], number of distinct scenes classified. With a `launch` of several
+    processes, each computes its share of the chunks and every rank gets them all (a chunk's numbers do not depend on who
+    computes it)."""
     n, R = len(scenes), len(rules)
     keys = [_rule_key(r) for r in rules]
-    p_orig, P1, P0, failed, n_unique = None, None, None, np.zeros((R, n), bool), 0
-    for c0 in progress(range(0, n, chunk), show=show, desc='oracle', leave=False):
-        idx = range(c0, min(n, c0 + chunk))
-        uniq, where = {}, {}   # scene key -> position in `todo`; (r, j, do) -> position
-        todo = []
-        def slot(s):
-            k = s.key()
-            if k not in uniq: uniq[k] = len(todo); todo.append(s)
-            return uniq[k]
-        base = {j: slot(scenes[j]) for j in idx}
-        for r, (rule, rk) in enumerate(zip(rules, keys)):
-            for j in idx:
-                s, truth = scenes[j], bool(rule(scenes[j]))
-                try: e = intervene(s, rule, not truth, item_rng(seed, 'oracle', f"{rk}#{j}"))
-                except ValueError: failed[r, j] = True; continue
-                where[r, j, truth], where[r, j, not truth] = base[j], slot(e)
-        p, n_unique = _scene_probs(classifier, todo, size, batch), n_unique + len(todo)
-        if p_orig is None:
-            C = p.shape[1]
-            p_orig, P1, P0 = np.full((n, C), np.nan, np.float32), np.full((R, n, C), np.nan, np.float32), np.full((R, n, C), np.nan, np.float32)
-        for j in idx: p_orig[j] = p[base[j]]
-        for (r, j, do), i in where.items(): (P1 if do else P0)[r, j] = p[i]
+    starts = list(range(0, n, chunk))
+    mine = starts if launch is None else starts[launch.rank::launch.world_size]
+    part = {c0: _chunk_probs(classifier, rules, keys, scenes, range(c0, min(n, c0 + chunk)), seed, size, batch)
+            for c0 in progress(mine, show=show, desc='oracle', leave=False)}
+    if launch is not None and launch.distributed:
+        part = {c0: v for got in launch.gather(part, 'the oracle') for c0, v in got.items()}
+    if not part: return None, None, None, np.zeros((R, n), bool), 0
+    C = next(iter(part.values()))[0].shape[1]
+    p_orig, P1, P0 = np.full((n, C), np.nan, np.float32), np.full((R, n, C), np.nan, np.float32), np.full((R, n, C), np.nan, np.float32)
+    failed, n_unique = np.zeros((R, n), bool), 0
+    for c0, (po, p1, p0, f, u) in part.items():
+        sl = slice(c0, c0 + len(po))
+        p_orig[sl], P1[:, sl], P0[:, sl], failed[:, sl] = po, p1, p0, f
+        n_unique += u
     return p_orig, P1, P0, failed, n_unique
 
 def _rows(p_orig, P1, P0, failed, rules, k, threshold, n_boot, seed, negate=False):
@@ -169,6 +186,7 @@ def oracle_effects(classifier, # a world `Rule` (ideal classifier), or anything 
                    batch_size:int=1024, # images rendered and classified at once
                    chunk:int=200, # base scenes edited per round (bounds memory)
                    show_progress=None, # tqdm bar over chunks
+                   launch=None, # a `gift_nb.distributed.Launch` of several processes: each classifies its share of the chunks
                   ) -> 'OracleTable':
     "Per-rule CaCE, P̂NS, P̂S, P̂N (with intervals) of `classifier`, by exact interventions on `scenes`, sorted."
     rules, scenes = list(rules), list(scenes)
@@ -181,7 +199,7 @@ def oracle_effects(classifier, # a world `Rule` (ideal classifier), or anything 
     meta = dict(source='oracle', n_scenes=len(scenes), k=k, seed=seed, size=size,
                 classifier=str(classifier) if isinstance(classifier, Rule) else (getattr(classifier, 'card', {}) or {}).get('name', type(classifier).__name__))
     if not rules: return OracleTable([], {**meta, 'seconds': 0.0})
-    p_orig, P1, P0, failed, n_unique = _edit_probs(classifier, rules, scenes, seed, size, batch_size, chunk, show_progress)
+    p_orig, P1, P0, failed, n_unique = _edit_probs(classifier, rules, scenes, seed, size, batch_size, chunk, show_progress, launch)
     rows = _rows(p_orig, P1, P0, failed, rules, k, threshold, n_boot, seed)
     meta['seconds'] = round(time.perf_counter() - t0, 2)
     meta['n_images'] = n_unique  # distinct scenes rendered and classified

@@ -17,6 +17,7 @@ import torch
 # %% ../nbs/08_pipeline.ipynb #d3acfa19
 from .core import Caption, Counterfactual, Hypothesis, Verification, _logger, _plain, _same, image_hash, format_table, glossary_id, item_seed, load_png, progress, render_glossary
 from .runs import RunDir
+from .distributed import Launch, declare, deal, failure, finish, main_stage, open_run
 from .world import Scene, equivalent, make_scenes, rule_from_json
 from .report import STAGES, Report
 
@@ -196,17 +197,17 @@ def _reclassify(clf, recs, xc, k):
     return out
 
 @patch_method
-def _stage_counterfactuals(self:GIFT, run, data):
-    st = run.stage('counterfactuals', {'explainer': _component_config(self.counterfactuals, 'counterfactuals'), 'k': self.k,
-                                       'chunk': self.chunk}, inputs=data.digest)
+def _stage_counterfactuals(self:GIFT, run, data, launch=None):
+    launch = launch or Launch()
+    st = declare(launch, run, 'counterfactuals', {'explainer': _component_config(self.counterfactuals, 'counterfactuals'), 'k': self.k,
+                                                  'chunk': self.chunk}, inputs=data.digest)
     if st.done: return st
     t0 = time.perf_counter()
     items = [d for d in data.records() if d['role'] == 'explain']
     cf = self.counterfactuals
-    for c0 in progress(range(0, len(items), self.chunk), show=self.show_progress, desc='1 counterfactuals'):
+    units = [(c0, [f"cf-{d['id']}" for d in items[c0:c0 + self.chunk]]) for c0 in range(0, len(items), self.chunk)]
+    for c0, ids in progress(deal(units, st.done_ids, launch.rank, launch.world_size), show=self.show_progress, desc='1 counterfactuals'):
         part = items[c0:c0 + self.chunk]
-        ids = [f"cf-{d['id']}" for d in part]
-        if all(i in st.done_ids for i in ids): continue
         x = torch.stack([_load(data, d['image']) for d in part])
         if getattr(cf, 'needs_scenes', False):   # e.g. the scene-search reference: it edits the scene graphs
             sc = [_scene_of(d['scene']) for d in part]
@@ -223,25 +224,27 @@ def _stage_counterfactuals(self:GIFT, run, data):
             r = replace(r, source=part[r.source]['image'], image=img)
             if img is not None: r = _reclassify(self.classifier, [r], st.load_image(img)[None], self.k)[0]
             st.append(r)
-    _timed(run, 'counterfactuals', t0); st.finish()
-    return st
+    _timed(run, 'counterfactuals', t0)
+    return finish(launch, run, st, [i for _, ids in units for i in ids])
 
 @patch_method
-def _stage_captions(self:GIFT, run, cfs):
+def _stage_captions(self:GIFT, run, cfs, launch=None):
+    launch = launch or Launch()
     cap = self.captioner
-    st = run.stage('captions', {'captioner': _component_config(cap, 'captions'), 'chunk': self.chunk}, inputs=cfs.digest)
+    st = declare(launch, run, 'captions', {'captioner': _component_config(cap, 'captions'), 'chunk': self.chunk}, inputs=cfs.digest)
     if st.done: return st
     t0 = time.perf_counter()
     todo = [r for r in cfs.records() if r.valid and r.image is not None]
-    for c0 in progress(range(0, len(todo), self.chunk), show=self.show_progress, desc='2 captions'):
+    units = [(c0, [f"cap-{r.id}" for r in todo[c0:c0 + self.chunk]]) for c0 in range(0, len(todo), self.chunk)]
+    for c0, _ in progress(deal(units, st.done_ids, launch.rank, launch.world_size), show=self.show_progress, desc='2 captions'):
         part = [r for r in todo[c0:c0 + self.chunk] if f"cap-{r.id}" not in st.done_ids]
         if not part: continue
         x = torch.stack([cfs.load_image(r.source) for r in part]); xc = torch.stack([cfs.load_image(r.image) for r in part])
         caps = cap.records([replace(r, source=i, image=i) for i, r in enumerate(part)], x, xc)
         for c in caps:
             if c.id not in st.done_ids: st.append(c)
-    _timed(run, 'captions', t0); st.finish()
-    return st
+    _timed(run, 'captions', t0)
+    return finish(launch, run, st, [i for _, ids in units for i in ids])
 
 # %% ../nbs/08_pipeline.ipynb #b12961cb
 def _user_hypotheses(extra, k) -> list:
@@ -321,25 +324,29 @@ def _base_of(data, role):
                    scenes=scenes if all(s is not None for s in scenes) else None, ids=[d['id'] for d in ds])
 
 @patch_method
-def _stage_verification(self:GIFT, run, data, hyps):
+def _stage_verification(self:GIFT, run, data, hyps, launch=None):
     from gift_nb.verification import verify
-    st = run.stage('verification', {'intervener': _component_config(self.intervener, 'verification'), 'threshold': self.threshold,
-                                    'n_boot': self.n_boot}, inputs=hyps.digest)
+    launch = launch or Launch()
+    st = declare(launch, run, 'verification', {'intervener': _component_config(self.intervener, 'verification'), 'threshold': self.threshold,
+                                               'n_boot': self.n_boot}, inputs=hyps.digest)
     if st.done: return st
     t0 = time.perf_counter()
     base = _base_of(data, 'verify')
-    for h in progress([h for h in hyps.records() if isinstance(h, Hypothesis)], show=self.show_progress, desc='4 verification'):
-        if h.id in st.done_ids: continue
+    hs = {h.id: h for h in hyps.records() if isinstance(h, Hypothesis)}
+    units = [(h, [h]) for h in hs]   # one hypothesis per unit; its verification has the hypothesis's id
+    for hid, _ in progress(deal(units, st.done_ids, launch.rank, launch.world_size), show=self.show_progress, desc='4 verification'):
+        h = hs[hid]
         v = verify([h], self.classifier, self.intervener, base=base, seed=run.seed, threshold=self.threshold, n_boot=self.n_boot,
                    show_progress=False)[0]
         st.append(replace(v, meta={**v.meta, 'hypothesis_source': h.source, 'user_supplied': bool(h.provenance.get('user_supplied'))}))
-    _timed(run, 'verification', t0); st.finish()
-    return st
+    _timed(run, 'verification', t0)
+    return finish(launch, run, st, list(hs))
 
 @patch_method
-def _stage_oracle(self:GIFT, run, ver):
+def _stage_oracle(self:GIFT, run, ver, launch=None):
     from gift_nb.oracle import shipped_oracle, oracle_effects, oracle_scenes
-    st = run.stage('oracle', {'task': self.task.name, 'n_oracle': self.n_oracle}, inputs=ver.digest)
+    launch = launch or Launch()
+    st = declare(launch, run, 'oracle', {'task': self.task.name, 'n_oracle': self.n_oracle}, inputs=ver.digest)
     if st.done: return st
     t0 = time.perf_counter()
     try: table = shipped_oracle((getattr(self.classifier, 'card', None) or {}).get('name') or self.task.name)
@@ -348,16 +355,18 @@ def _stage_oracle(self:GIFT, run, ver):
     for v in ver.records():
         if v.id in st.done_ids or v.rule is None: continue
         row = table.find(v.rule) if table is not None else None
-        if row is not None: st.append({'id': v.id, 'row': row.to_dict(), 'source': 'shipped', 'n_scenes': table.meta.get('n_scenes')})
+        if row is not None:
+            if launch.is_main: st.append({'id': v.id, 'row': row.to_dict(), 'source': 'shipped', 'n_scenes': table.meta.get('n_scenes')})
         else: todo.append(v)
     if todo:
         scenes = oracle_scenes(self.task, self.n_oracle)
-        tab = oracle_effects(self.classifier, [rule_from_json(v.rule) for v in todo], scenes, k=self.k, show_progress=self.show_progress)
+        tab = oracle_effects(self.classifier, [rule_from_json(v.rule) for v in todo], scenes, k=self.k, show_progress=self.show_progress,
+                             launch=launch)   # every rank classifies its share of the scenes; each gets the whole table
         for v in todo:
             row = tab.find(v.rule)
-            if row is not None: st.append({'id': v.id, 'row': row.to_dict(), 'source': 'computed', 'n_scenes': len(scenes)})
-    _timed(run, 'oracle', t0); st.finish()
-    return st
+            if row is not None and launch.is_main: st.append({'id': v.id, 'row': row.to_dict(), 'source': 'computed', 'n_scenes': len(scenes)})
+    _timed(run, 'oracle', t0)
+    return finish(launch, run, st, [v.id for v in ver.records()])
 
 # %% ../nbs/08_pipeline.ipynb #0943c264
 def _open_run(run_dir, seed, create=True):
@@ -365,6 +374,17 @@ def _open_run(run_dir, seed, create=True):
         import tempfile
         run_dir = tempfile.mkdtemp(prefix='gift-run-')
     return run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir, seed=seed, create=create)
+
+@patch_method
+def _launch_hash(self:GIFT, data, run_dir, verify_on, extra, seed) -> str:
+    "What every process of a launch must agree on: the components, the settings, the data, the run directory and the seed."
+    from gift_nb.verification import as_base
+    from gift_nb.runs import config_hash
+    comps = {s: _component_config(getattr(self, s), s) for s in ('counterfactuals', 'captioner', 'proposer', 'intervener')}
+    return config_hash({'components': comps, 'k': self.k, 'n_verify': self.n_verify, 'verify_split': self.verify_split,
+                        'threshold': self.threshold, 'n_boot': self.n_boot, 'oracle': self.oracle, 'n_oracle': self.n_oracle,
+                        'chunk': self.chunk, 'data': _data_hash(as_base(data)), 'verify_on': None if verify_on is None else _data_hash(as_base(verify_on)),
+                        'extra': [h.to_dict() for h in _user_hypotheses(extra, self.k)], 'run_dir': str(Path(run_dir).resolve()), 'seed': seed})
 
 def _first_images(data, n=2):
     "The first `n` images of `data` (anything `run` takes), for the classifier check."
@@ -380,21 +400,32 @@ def run(self:GIFT,
         extra_hypotheses=(), # the user's own hypotheses (texts, world rules or `Hypothesis`es), verified beside GIFT's
         seed:int=0, # the run's seed (per-item seeds derive from it)
        ) -> 'Report':
-    "Run (or resume) every stage through `run_dir` and return the `Report`."
+    "Run (or resume) every stage through `run_dir` and return the `Report` (under a launcher: with every process of the launch)."
     from gift_nb.classifier import check_classifier
     check_classifier(self.classifier, _first_images(data), self.k)   # before anything is written
     _check_user_hypotheses(self, extra_hypotheses)
-    run = _open_run(run_dir, seed)
+    launch = Launch.from_env()
+    if launch.distributed:
+        if run_dir is None or isinstance(run_dir, RunDir):
+            raise ValueError(f"a launch of {launch.world_size} processes needs run_dir as a path they all share (got "
+                             f"{'None' if run_dir is None else 'a RunDir'}): pass the folder's path")
+        launch.check_same(self._launch_hash(data, run_dir, verify_on, extra_hypotheses, seed), 'config')
+    run = open_run(launch, lambda: _open_run(run_dir, seed), seed)
     try:
-        data_st = self._stage_data(run, data, verify_on)
-        cfs = self._stage_counterfactuals(run, data_st)
-        caps = self._stage_captions(run, cfs)
-        hyps = self._stage_hypotheses(run, caps, extra_hypotheses, cfs)
-        ver = self._stage_verification(run, data_st, hyps)
-        stages = [data_st, cfs, caps, hyps, ver] + ([self._stage_oracle(run, ver)] if self.oracle else [])
+        data_st = main_stage(launch, run, 'data', lambda: self._stage_data(run, data, verify_on))
+        cfs = self._stage_counterfactuals(run, data_st, launch)
+        caps = self._stage_captions(run, cfs, launch)
+        hyps = main_stage(launch, run, 'hypotheses', lambda: self._stage_hypotheses(run, caps, extra_hypotheses, cfs))
+        ver = self._stage_verification(run, data_st, hyps, launch)
+        stages = [data_st, cfs, caps, hyps, ver] + ([self._stage_oracle(run, ver, launch)] if self.oracle else [])
     except KeyboardInterrupt:
         _logger.warning(f"interrupted: {run.path} keeps every finished item; run again with the same arguments to resume")
         raise
+    except Exception as e:
+        if not launch.distributed: raise
+        raise failure(launch, run, e) from None
+    finally:
+        if launch.is_main: run.unlock()
     report = Report.from_run(run, n_examples=self.n_examples)
     report.reuse = {st.name: _reuse(st) for st in stages}
     return report
