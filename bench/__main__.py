@@ -42,6 +42,7 @@ GROUPS = {
         'demo': [],            # the demo's wall time (target 180 s) and its result targets
         'notebook_times': [],  # the 60 s budget of each notebook under test
         'determinism': [],     # same seed, same report with 1 and 2 threads and on a repeat; top hypothesis over seeds 0-4
+        'scale_out': [],       # 1 vs 2 processes of a torchrun launch: per-stage throughput, merge overhead, equal reports
     },
     'studies': {'ltx_deletion_diagnosis': [], 'blue_biased_ablation': [], 'world_probe': [],
                 'seed_systems': []},   # CRAFT, LTX and TExplain on the benchmark suite -> nbs/results/bench/seeds.json

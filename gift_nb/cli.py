@@ -279,9 +279,17 @@ def _b_scene_search(ctx, **o):
     from gift_nb.cf_quality import SceneSearchExplainer
     return SceneSearchExplainer(ctx['classifier'], k=ctx['k'], show_progress=False, **o)
 
+def _precision(o:dict, key:str='dtype') -> dict:
+    "`o` with the launch's mixed precision (`accelerate launch --mixed_precision`, on a GPU) as the model's dtype, unless it names one."
+    if o.get(key) is None:
+        from gift_nb.core import launch_dtype
+        dt = launch_dtype(o.get('device'))
+        if dt is not None: o = {**o, key: dt}
+    return o
+
 def _b_diffusion(ctx, model, **o):
     from gift_nb.diffusion import DiffusionCounterfactualExplainer
-    return DiffusionCounterfactualExplainer(ctx['classifier'], str(model), k=ctx['k'], seed=ctx['seed'], show_progress=False, **o)
+    return DiffusionCounterfactualExplainer(ctx['classifier'], str(model), k=ctx['k'], seed=ctx['seed'], show_progress=False, **_precision(o))
 
 def _b_change(ctx, **o):
     from gift_nb.captioning import ChangeCaptioner
@@ -289,7 +297,7 @@ def _b_change(ctx, **o):
 
 def _b_vlm(ctx, model, **o):
     from gift_nb.vlm_captioner import VLMCaptioner
-    return VLMCaptioner(str(model), **o)
+    return VLMCaptioner(str(model), **_precision(o))
 
 def _b_aggregator(ctx, **o):
     from gift_nb.hypotheses import CaptionAggregator
@@ -298,7 +306,8 @@ def _b_aggregator(ctx, **o):
 def _b_llm(ctx, model=None, gguf_file=None, max_new_tokens=256, cache=None, **o):
     from gift_nb.runs import ModelCache
     from gift_nb.llm_proposer import HFChat, LLMProposer
-    chat = None if model is None else HFChat.from_pretrained(str(model), gguf_file=gguf_file, max_new_tokens=max_new_tokens)
+    chat = None if model is None else HFChat.from_pretrained(str(model), gguf_file=gguf_file, max_new_tokens=max_new_tokens,
+                                                            **_precision({}))
     return LLMProposer(chat, cache=ModelCache(cache, 'record') if cache else None, **o)
 
 def _b_world(ctx, **o):
@@ -307,7 +316,7 @@ def _b_world(ctx, **o):
 
 def _b_pix2pix(ctx, model, **o):
     from gift_nb.edit_intervener import DiffusionEditIntervener
-    return DiffusionEditIntervener.from_pretrained(str(model), **o)
+    return DiffusionEditIntervener.from_pretrained(str(model), **_precision(o, 'torch_dtype'))
 
 def _register_defaults():
     from gift_nb import counterfactuals as C, cf_quality as Q, diffusion as D, captioning as K, vlm_captioner as VC, hypotheses as H, verification as V, edit_intervener as E

@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['RECORD_VERSION', 'VERIFICATION_STATUSES', 'GLOSSARY_NOTATION', 'GLOSSARY', 'patch_method', 'moved_names',
-           'default_device', 'item_seed', 'item_rng', 'item_generator', 'seed_everything', 'set_progress',
-           'progress_enabled', 'progress', 'Record', 'record_from_dict', 'Counterfactual', 'Caption', 'Hypothesis',
-           'Verification', 'glossary_id', 'render_glossary', 'to_uint8', 'quantize', 'save_png', 'load_png',
-           'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint', 'read_model_card', 'load_weights',
-           'save_weights', 'module_card', 'load_module', 'machine_info', 'available_cpus', 'auto_threads',
-           'ModelUnavailable', 'from_hub', 'format_table']
+           'default_device', 'launch_dtype', 'item_seed', 'item_rng', 'item_generator', 'seed_everything',
+           'set_progress', 'progress_enabled', 'progress', 'Record', 'record_from_dict', 'Counterfactual', 'Caption',
+           'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8', 'quantize', 'save_png',
+           'load_png', 'image_hash', 'file_sha256', 'WeightsMismatch', 'rebuild_hint', 'read_model_card',
+           'load_weights', 'save_weights', 'module_card', 'load_module', 'machine_info', 'available_cpus',
+           'auto_threads', 'ModelUnavailable', 'from_hub', 'format_table']
 
 # %% ../nbs/00_core.ipynb #6de06320
 import errno, hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
@@ -50,7 +50,7 @@ def moved_names(module:str, # the old module's name (`__name__`)
 # %% ../nbs/00_core.ipynb #11da76bc
 def default_device(device:str|torch.device|None=None, # explicit device; `None` -> env `GIFT_NB_DEVICE`, else cuda > mps > cpu
                   ) -> torch.device:
-    "The `torch.device` to run on: the argument, else `GIFT_NB_DEVICE`, else CUDA, MPS or the CPU."
+    "The `torch.device` to run on: the argument, else `GIFT_NB_DEVICE`, else CUDA (`cuda:LOCAL_RANK` under a launcher), MPS or the CPU."
     src = 'device'
     if device is None and os.environ.get('GIFT_NB_DEVICE'): device, src = os.environ['GIFT_NB_DEVICE'], 'GIFT_NB_DEVICE'
     if device is not None:
@@ -62,10 +62,24 @@ def default_device(device:str|torch.device|None=None, # explicit device; `None` 
         if dev.type == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
             raise ValueError(f"{src}={device!r} asks for MPS, which is not available here; use 'cpu'")
         return dev
-    if torch.cuda.is_available(): return torch.device('cuda')
+    if torch.cuda.is_available():   # under a launcher (torchrun, accelerate launch), each process its own GPU
+        local = os.environ.get('LOCAL_RANK', '')
+        return torch.device('cuda', int(local) % torch.cuda.device_count()) if local.isdigit() else torch.device('cuda')
     mps = getattr(torch.backends, 'mps', None)
     if mps is not None and mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
+
+# %% ../nbs/00_core.ipynb #7cec1109
+_PRECISIONS = {'fp16': torch.float16, 'bf16': torch.bfloat16}
+
+def launch_dtype(device=None, # where the model will run (default: `default_device()`)
+                ) -> torch.dtype|None:
+    """The dtype `accelerate launch --mixed_precision fp16|bf16` asks for (env `ACCELERATE_MIXED_PRECISION`), on a GPU;
+    None otherwise (no setting, 'no', or a CPU/MPS device: they stay in fp32)."""
+    mp = os.environ.get('ACCELERATE_MIXED_PRECISION', 'no').lower()
+    if mp in ('no', ''): return None
+    if mp not in _PRECISIONS: raise ValueError(f"ACCELERATE_MIXED_PRECISION={mp!r}: gift_nb supports 'no', 'fp16' and 'bf16' (accelerate launch --mixed_precision)")
+    return _PRECISIONS[mp] if default_device(device).type == 'cuda' else None
 
 # %% ../nbs/00_core.ipynb #600fee3d
 def _check_seed(seed, stage):

@@ -193,13 +193,20 @@ def declare(launch:Launch, run:RunDir,
 def finish(launch:Launch, run:RunDir, st:Stage,
            order:list|None=None, # record ids in the stage's order
           ) -> Stage:
-    "End a stage every rank worked on: meet, rank 0 merges the shards and marks it done, every rank reopens it."
+    """End a stage every rank worked on: meet, rank 0 merges the shards and marks it done, every rank reopens it. Rank 0
+    records in the stage's manifest entry how long it waited for the others (`wait_seconds`) and merged (`merge_seconds`)."""
     if not launch.distributed:
         st.finish(order); return st
-    launch.barrier(f"the end of stage {st.name!r}")
+    import time
     found = (st.found, st.found_done)   # what the stage held when this launch opened it (the report says what was reused)
+    t0 = time.perf_counter()
+    launch.barrier(f"the end of stage {st.name!r}")
     if launch.is_main:
-        st = Stage(run, st.name); st.finish(order)
+        t1 = time.perf_counter()
+        st = Stage(run, st.name)
+        st.entry.update(wait_seconds=round(t1 - t0, 3), merge_seconds=0.0, world_size=launch.world_size)
+        st.finish(order)   # merge the shards, then write the manifest with the merge's time (below)
+        st.entry['merge_seconds'] = round(time.perf_counter() - t1, 3); run._save()
     sync_manifest(launch, run, f"the end of stage {st.name!r}")
     if not launch.is_main: st = _reopen(run, st.name)
     st.found, st.found_done = found

@@ -357,10 +357,12 @@ class RunDirBusy(FileExistsError):
     "The run directory is in use by another launch (its `.lock` names the holder)."
 
 def _alive(pid:int) -> bool:
+    "Whether process `pid` runs on this host (a zombie, killed but not yet reaped, does not)."
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
     except PermissionError: return True   # someone else's live process
-    return True
+    try: return Path(f"/proc/{pid}/stat").read_text().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (OSError, IndexError): return True
 
 @patch_method
 def lock(self:RunDir,
