@@ -385,6 +385,8 @@ def run(self:GIFT,
     check_classifier(self.classifier, _first_images(data), self.k)   # before anything is written
     _check_user_hypotheses(self, extra_hypotheses)
     run = _open_run(run_dir, seed)
+    names = getattr(self.classifier, 'class_names', None)
+    run.manifest['classifier'] = {'class_names': [str(c) for c in names] if names else None}   # saved with the next stage write; the report names the classes
     try:
         data_st = self._stage_data(run, data, verify_on)
         cfs = self._stage_counterfactuals(run, data_st)
