@@ -20,12 +20,6 @@ from .classifier import as_classifier
 from .autoencoder import WorldAutoencoder, ae_loss, train_autoencoder, reconstruct, decision_agreement, save_autoencoder, load_autoencoder
 from .priors import world_palette, world_metal_table, world_sphere_sprites, snap_candidates, object_sphere_candidates, ground_grid, ground_rows
 
-# %% ../nbs/04_counterfactuals.ipynb #ae23b94c
-_MOVED = {**{n: 'diffusion' for n in ('DiffusionCounterfactualExplainer',)},
-          **{n: 'cf_quality' for n in ('edit_candidates', 'project_counterfactual', 'cf_metrics', 'scene_edits', 'SceneSearchExplainer')}}
-
-__getattr__ = moved_names(__name__, _MOVED)   # the moved names import from here, on first use
-
 # %% ../nbs/04_counterfactuals.ipynb #6b563217
 def check_images(images, # images `[N,C,H,W]`: a float tensor or numpy array in [0,1], C = 1 or 3
                  size:int|None=64, # resize to size×size (with a warning); None keeps the size
@@ -486,6 +480,25 @@ def _ipython_display_(self:CounterfactualViewer):
     display(self.widget())
 
 
+# %% ../nbs/04_counterfactuals.ipynb #66149f94
+@patch_method
+def snapshot(self:CounterfactualViewer):
+    "A static picture of what the viewer shows now (HTML with PNG images), for saved notebooks and rendered docs, where widgets do not run."
+    import base64, html
+    from IPython.display import HTML
+    c = self.current()
+    if c is None: return HTML(f"<p><i>{html.escape(repr(self))}: nothing to show under these filters</i></p>")
+    r = c['record']
+    names = self.class_names or [str(i) for i in range(len(r.probs_before))]
+    pngs = [_png(c[k], self.scale) for k in ('original', 'counterfactual', 'difference')] + [_probs_png(r.probs_before, r.probs_after, names, r.k)]
+    heads = ('original', 'counterfactual', f'|difference| × {self.amplify:g}', 'p(class): before (grey) / after (blue)')
+    cols = ''.join(f"<div style='display:inline-block;vertical-align:top;margin-right:8px'><small>{h}</small><br>"
+                   f"<img src='data:image/png;base64,{base64.b64encode(b).decode()}'/></div>" for h, b in zip(heads, pngs))
+    lines = [f"{html.escape(c['text'])} ({self.index + 1} of {len(self.items)})"]
+    if c['note']: lines.append(f"<i>{html.escape(c['note'])}</i>")
+    if c['caption']: lines.append(f"caption: <b>{html.escape(c['caption'])}</b>")
+    return HTML(f"<div>{cols}<br>{'<br>'.join(lines)}</div>")
+
 # %% ../nbs/04_counterfactuals.ipynb #cbfa20c0
 def plot_counterfactuals(records:list, # `Counterfactual`s
                          images:torch.Tensor, # originals
@@ -514,3 +527,9 @@ def plot_counterfactuals(records:list, # `Counterfactual`s
     ax.imshow(canvas.permute(1, 2, 0).numpy()); ax.axis('off')
     if title: ax.set_title(title, fontsize=9)
     return fig, ax
+
+# %% ../nbs/04_counterfactuals.ipynb #ae23b94c
+_MOVED = {**{n: 'diffusion' for n in ('DiffusionCounterfactualExplainer',)},
+          **{n: 'cf_quality' for n in ('edit_candidates', 'project_counterfactual', 'cf_metrics', 'scene_edits', 'SceneSearchExplainer')}}
+
+__getattr__ = moved_names(__name__, _MOVED)   # the moved names import from here, on first use

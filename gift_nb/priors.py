@@ -15,7 +15,7 @@ import torch.nn.functional as F
 # %% ../nbs/04d_priors.ipynb #65fe0fa3
 from .core import quantize
 
-# %% ../nbs/04d_priors.ipynb #93a28c39
+# %% ../nbs/04d_priors.ipynb #b28aebe6
 _PALETTE = None
 
 def world_palette(n:int=300, # rendered world scenes to learn from
@@ -48,6 +48,7 @@ def world_palette(n:int=300, # rendered world scenes to learn from
     _PALETTE = ((n, k, seed), cen)
     return cen.clone()
 
+# %% ../nbs/04d_priors.ipynb #526721f5
 _METAL = None
 
 def world_metal_table(n:int=100, # rendered world scenes to learn from (one object each rendered rubber and metal)
@@ -78,6 +79,7 @@ def world_metal_table(n:int=100, # rendered world scenes to learn from (one obje
     _METAL = ((n, bins, seed), (edges, tab))
     return edges, tab
 
+# %% ../nbs/04d_priors.ipynb #c28488ed
 _SPHERES = None
 
 def world_sphere_sprites(n_depths:int=25, # ground depths to learn a lone sphere at (the rows of `ground_grid`)
@@ -144,6 +146,7 @@ def _sphere_in_place(x, seg, c, rubber, bank, g):
     im[:, fp] = r[fp][None] + s[fp][None] * c[:, None]
     return [(im, f"sphere {('small', 'large')[sz]}")]
 
+# %% ../nbs/04d_priors.ipynb #271d6a4a
 def ground_rows(x:torch.Tensor, # an image `[3,H,W]`
                ) -> torch.Tensor:
     "The ground's colour per image row `[3,H,1]`: the median of the row's grey pixels (the ground is a grey vertical gradient)."
@@ -221,6 +224,7 @@ def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
     out = [(quantize(im.clamp(0, 1)), t) for im, t in out]
     return sorted(out, key=lambda o: float((o[0][:, m] - xc[:, m]).pow(2).sum()))
 
+# %% ../nbs/04d_priors.ipynb #92fbe495
 def object_segments(x:torch.Tensor, # an image `[3,H,W]`
                     palette:torch.Tensor, # world colours `[K,3]`
                     tol:float=0.05, # a pixel belongs to an object of colour c when s·c + a explains it within this

@@ -585,6 +585,17 @@ def state(self:VerificationViewer) -> dict:
             'has_curves': bool(self.curves.value), 'has_examples': bool(self.examples.value),
             'has_strength_curve': v.hypothesis in self.sweeps, 'options': [o[0] for o in self.dropdown.options]}
 
+# %% ../nbs/07_verification.ipynb #f98bcd2d
+@patch_method
+def snapshot(self:VerificationViewer):
+    "A static picture of the result on show (HTML: metrics, curves, example edits), for saved notebooks and rendered docs, where widgets do not run."
+    import base64
+    from IPython.display import HTML
+    img = lambda b: f"<img src='data:image/png;base64,{base64.b64encode(bytes(b)).decode()}'/>" if b else ''
+    return HTML(f"<div><small>result {self.index + 1} of {len(self.results)}</small>"
+                f"<div style='display:flex;gap:12px;align-items:flex-start'><div>{self.metrics.value}</div>{img(self.curves.value)}</div>"
+                f"{self.note.value}{img(self.examples.value)}</div>")
+
 # %% ../nbs/07_verification.ipynb #f0680883
 def target_hypotheses(task, # a world `Task` or a shipped task name
                       oracle_top:int=10, # also the `oracle_top` best rules of the task's shipped oracle table (0: none)
