@@ -18,7 +18,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/05_captioning.ipynb #1f395553
-from .core import Caption, ModelCache, CacheMiss, progress, default_device, image_hash, quantize, save_weights, module_card, load_module, machine_info, patch_method, moved_names
+from .core import Caption, progress, default_device, image_hash, quantize, save_weights, module_card, load_module, machine_info, patch_method, moved_names
+from .runs import ModelCache, CacheMiss
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 from .classifier import weights_folder
 

@@ -303,11 +303,11 @@ def _b_aggregator(ctx, **o):
     from gift_nb.hypotheses import CaptionAggregator
     return CaptionAggregator(**o)
 
-def _b_llm(ctx, model=None, gguf_file=None, max_new_tokens=256, cache=None, **o):
+def _b_llm(ctx, model=None, gguf_file=None, max_new_tokens=256, cache=None, device_map=None, **o):
     from gift_nb.runs import ModelCache
     from gift_nb.llm_proposer import HFChat, LLMProposer
     chat = None if model is None else HFChat.from_pretrained(str(model), gguf_file=gguf_file, max_new_tokens=max_new_tokens,
-                                                            **_precision({}))
+                                                            device_map=device_map, **_precision({}))
     return LLMProposer(chat, cache=ModelCache(cache, 'record') if cache else None, **o)
 
 def _b_world(ctx, **o):
@@ -327,8 +327,9 @@ def _register_defaults():
     register_backend('captioner', 'change-captioner', _b_change, K.ChangeCaptioner.__init__, world_only=True)
     register_backend('captioner', 'vlm', _b_vlm, set(_opts(VC.VLMCaptioner.__init__)) - {'processor'}, types=VC.VLMCaptioner.__init__)
     register_backend('proposer', 'aggregator', _b_aggregator, H.CaptionAggregator.__init__)
-    register_backend('proposer', 'llm', _b_llm, {'model', 'gguf_file', 'max_new_tokens', 'cache', 'max_per_class', 'max_lines', 'model_id'},
-                     types={'model': (str, type(None)), 'gguf_file': (str, type(None)), 'max_new_tokens': (int,), 'cache': (str, type(None)), 'max_per_class': (int,), 'max_lines': (int,), 'model_id': (str, type(None))})
+    register_backend('proposer', 'llm', _b_llm, {'model', 'gguf_file', 'max_new_tokens', 'cache', 'max_per_class', 'max_lines', 'model_id', 'device_map'},
+                     types={'model': (str, type(None)), 'gguf_file': (str, type(None)), 'max_new_tokens': (int,), 'cache': (str, type(None)), 'max_per_class': (int,), 'max_lines': (int,), 'model_id': (str, type(None)),
+                            'device_map': (str, dict, type(None))})
     register_backend('intervener', 'world', _b_world, V.WorldIntervener.__init__, needs_scenes=True)
     register_backend('intervener', 'instruct-pix2pix', _b_pix2pix,
                      {'model', 'local_files_only', 'torch_dtype', 'device'} | (_opts(E.DiffusionEditIntervener.__init__) - {'pipeline', 'check'}),

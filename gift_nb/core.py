@@ -69,7 +69,7 @@ def default_device(device:str|torch.device|None=None, # explicit device; `None` 
     if mps is not None and mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
-# %% ../nbs/00_core.ipynb #c31c2f17
+# %% ../nbs/00_core.ipynb #43735e18
 _PRECISIONS = {'fp16': torch.float16, 'bf16': torch.bfloat16}
 
 def launch_dtype(device=None, # where the model will run (default: `default_device()`)

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 # %% ../nbs/06_hypotheses.ipynb #3701c382
-from .core import Caption, Counterfactual, Hypothesis, ModelCache, progress, record_from_dict, moved_names
+from .core import Caption, Counterfactual, Hypothesis, progress, record_from_dict, moved_names
+from .runs import ModelCache
 from .world import (ATTRIBUTES, COLOR_RGB, COLORS, SYNONYMS, And, AtLeast, Concept, Not, Or, Rule, Task, at_least, concept, equivalent,
                            exists, parse_rule, rule_from_json)
 

@@ -15,7 +15,8 @@ import numpy as np
 _logger = logging.getLogger('gift_nb')
 
 # %% ../nbs/06a_llm_proposer.ipynb #ab4755e3
-from .core import Caption, Hypothesis, ModelCache, patch_method
+from .core import Caption, Hypothesis, patch_method
+from .runs import ModelCache
 from .world import SYNONYMS, parse_rule, rule_from_json
 from .hypotheses import CaptionAggregator, Candidate, canonical, flip_items, flip_signs, local_effect, score_effects
 
@@ -135,7 +136,8 @@ class HFChat:
         self.model, self.tokenizer, self.max_new_tokens = model, tokenizer, max_new_tokens
         self.model_id = model_id or getattr(model.config, 'name_or_path', '') or type(model).__name__
         self.device = default_device(device)
-        self.model.to(self.device).eval()
+        if getattr(self.model, 'hf_device_map', None) is None: self.model.to(self.device)   # placed by device_map: leave it
+        self.model.eval()
 
     def __call__(self, messages:list) -> str:
         import torch
@@ -150,6 +152,7 @@ class HFChat:
     def from_pretrained(cls, name_or_path:str, # hub id or local folder of a chat model
                         gguf_file:str=None, # a GGUF file inside `name_or_path` (de-quantised by transformers)
                         dtype=None, # torch dtype (default float32 on CPU, bfloat16 on CUDA)
+                        device_map=None, # accelerate's placement, e.g. 'auto' to spread a model too big for one GPU over several
                         **kw): # passed to `HFChat`
         "Load a transformers chat model and its tokenizer."
         import torch
@@ -159,7 +162,8 @@ class HFChat:
         dtype = dtype or (torch.bfloat16 if dev.type == 'cuda' else torch.float32)
         from gift_nb.core import from_hub
         tok = from_hub(AutoTokenizer.from_pretrained, name_or_path, 'the chat model', gguf_file=gguf_file)
-        model = from_hub(AutoModelForCausalLM.from_pretrained, name_or_path, 'the chat model', gguf_file=gguf_file, dtype=dtype)
+        model = from_hub(AutoModelForCausalLM.from_pretrained, name_or_path, 'the chat model', gguf_file=gguf_file, dtype=dtype,
+                         **({'device_map': device_map} if device_map is not None else {}))
         return cls(model, tok, **{'model_id': Path(gguf_file).name if gguf_file else str(name_or_path), **kw})
 
 def tiny_random_chat(seed:int=0, # seed of the random weights

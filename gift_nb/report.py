@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 # %% ../nbs/08a_report.ipynb #7e264138
-from .core import (GLOSSARY, Hypothesis, RunDir, Verification, _plain, _same, format_table, glossary_id, patch_method, render_glossary)
+from .core import GLOSSARY, Hypothesis, Verification, _plain, _same, format_table, glossary_id, patch_method, render_glossary
+from .runs import RunDir
 
 # %% ../nbs/08a_report.ipynb #51236c5d
 STAGES = ('data', 'counterfactuals', 'captions', 'hypotheses', 'verification', 'oracle')   # a run's stages, in order

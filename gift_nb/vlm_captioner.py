@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 
 # %% ../nbs/05b_vlm_captioner.ipynb #8090fd36
-from .core import ModelCache, CacheMiss, default_device, from_hub, image_hash, patch_method, progress
+from .core import default_device, from_hub, image_hash, patch_method, progress
+from .runs import ModelCache, CacheMiss
 from .captioning import Captioner, NO_CHANGE, _check_pair
 from .world import ATTRIBUTES
 
@@ -45,6 +46,7 @@ class VLMCaptioner(Captioner):
                  model_id:str|None=None, # the name stored in records and cache keys (default: the path or config name)
                  device=None, # torch device (default: `default_device()`)
                  dtype=None, # torch dtype when loading by name (e.g. torch.bfloat16 on a GPU)
+                 device_map=None, # accelerate's placement when loading by name, e.g. 'auto' to spread the model over several GPUs
                  local_files_only:bool=False, # never download when loading by name
                  seed:int=0, # seed of torch's generator before each batch (matters only with sampling)
                  show_progress:bool|None=None, # tqdm bar over batches
@@ -53,12 +55,14 @@ class VLMCaptioner(Captioner):
         self.device = default_device(device)
         if isinstance(model, (str, Path)):
             from transformers import AutoModelForImageTextToText, AutoProcessor
-            kw = dict(local_files_only=local_files_only, **({'dtype': dtype} if dtype is not None else {}))
+            kw = dict(local_files_only=local_files_only, **({'dtype': dtype} if dtype is not None else {}),
+                      **({'device_map': device_map} if device_map is not None else {}))
             processor = processor if processor is not None else from_hub(AutoProcessor.from_pretrained, model, 'the VLM processor', local_files_only=local_files_only)
             model_id = model_id or str(model)
             model = from_hub(AutoModelForImageTextToText.from_pretrained, model, 'the VLM', **kw)
         if processor is None: raise ValueError("pass the processor that goes with an already-built model (processor=...)")
-        self.model, self.processor = model.to(self.device).eval(), processor
+        if getattr(model, 'hf_device_map', None) is None: model = model.to(self.device)   # placed by device_map: leave it
+        self.model, self.processor = model.eval(), processor
         self.model_id = model_id or getattr(model.config, '_name_or_path', '') or type(model).__name__
         if upscale is not None and (not isinstance(upscale, int) or upscale < 8): raise ValueError(f"upscale must be an int >= 8 (pixels a side) or None, got {upscale!r}")
         self.prompt, self.prompt_version, self.upscale = prompt, prompt_version, upscale
