@@ -171,9 +171,9 @@ def _load(what, d):
     if what == 'classifier': from gift_nb.classifier import load_classifier; return load_classifier('red_metal', d, device='cpu')
     if what == 'autoencoder': from gift_nb.autoencoder import load_autoencoder; return load_autoencoder(d)
     if what == 'captioner': from gift_nb.captioning import load_change_reader; return load_change_reader(d)
-    if what == 'ltx': from gift_nb.ltx import load_ltx; return load_ltx('red_metal', weights_dir=d)
-    if what == 'texplain_lm': from gift_nb.texplain import load_lm; return load_lm(weights_dir=d)
-    if what == 'translator': from gift_nb.texplain import load_translator; return load_translator('texplain_red_metal', d)
+    if what == 'ltx': from gift_nb.baselines.ltx import load_ltx; return load_ltx('red_metal', weights_dir=d)
+    if what == 'texplain_lm': from gift_nb.baselines.texplain import load_lm; return load_lm(weights_dir=d)
+    if what == 'translator': from gift_nb.baselines.texplain import load_translator; return load_translator('texplain_red_metal', d)
 
 CASES = {  # loader: (card, step of tools/make_weights.py, cards copied intact)
     'classifier': ('red_metal.json', 'classifier:red_metal', ()),
