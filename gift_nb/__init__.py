@@ -15,7 +15,7 @@ import sys
 
 
 _START = {'GIFT': 'pipeline', 'Report': 'report', 'load_classifier': 'classifier', 'as_classifier': 'classifier',
-          'make_dataset': 'world', 'get_task': 'world', 'parse_rule': 'world', 'TASKS': 'world', 'verify': 'verification',
+          'make_dataset': 'tasks', 'get_task': 'tasks', 'parse_rule': 'rules', 'TASKS': 'tasks', 'verify': 'verification',
           'run_benchmark': 'benchmark', 'GLOSSARY': 'core'}
 
 # Modules that moved, old name -> new name. `import gift_nb.craft` (and `from gift_nb.ltx import LTX`, ...) keeps
