@@ -7,7 +7,7 @@ __all__ = ['PIXEL_UPDATES', 'KEEP_TIED', 'SHIPPED_LTX', 'GRADIENT_OFFSETS', 'Mas
            'mask_logits', 'LTX', 'save_ltx', 'load_ltx', 'train_shipped_ltx', 'class1_test_set', 'evaluate_ltx']
 
 # %% ../../nbs/baselines/11_ltx.ipynb #71723c51
-import copy, hashlib, json, os, time, warnings
+import copy, json, os, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -15,8 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../../nbs/baselines/11_ltx.ipynb #6011e490
-from ..core import default_device, file_sha256, load_weights, patch_method, progress, seed_everything
-from ..classifier import Classifier, WEIGHTS_DIR, weights_folder, as_classifier, check_images, load_classifier
+from ..core import default_device, load_weights, module_card, patch_method, progress, save_weights, seed_everything
+from ..classifier import Classifier, weights_folder, as_classifier, check_images, load_classifier
 from .saliency_metrics import FINE_FRACTIONS, FRACTIONS, composite, pos_auc, reference_images
 
 # %% ../../nbs/baselines/11_ltx.ipynb #3948c6b6
@@ -266,23 +266,15 @@ def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `Fe
              name:str, # file stem: writes NAME.ltx.safetensors and NAME.ltx.json
              weights_dir=None, # folder (default: the package's `weights/`)
              **card) -> Path: # extra model-card fields (data, metrics, ...)
-    "Write the explainer's weights (safetensors) and a JSON model card; returns the card's path."
-    from safetensors.torch import save_file
+    "Write the explainer's weights and its model card `NAME.ltx.json` with `core.save_weights`; returns the card's path."
     net = ltx.explainer
     if not isinstance(net, (MaskNet, FeatureMaskNet)): raise TypeError(f"only MaskNet/FeatureMaskNet explainers can be saved, got {type(net).__name__}")
     if not isinstance(ltx.reference, str): raise ValueError("save_ltx stores the reference by name: use reference='background', 'blur', ...")
-    d = weights_folder(weights_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    w = d / f"{name}.ltx.safetensors"
-    save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, str(w))
-    os.chmod(w, 0o644)
-    info = dict(name=name, arch=type(net).__name__, config=net.config, n_params=sum(p.numel() for p in net.parameters()),
-                classifier=ltx.clf.card.get('name'), reference=ltx.reference,
-                settings=ltx.settings(), history=ltx.history, **card,
-                weights=w.name, sha256=file_sha256(w))
-    p = d / f"{name}.ltx.json"
-    p.write_text(json.dumps(info, indent=1))
-    ltx.card = info
+    info = {**module_card(net, name), 'classifier': ltx.clf.card.get('name'), 'reference': ltx.reference,
+            'settings': ltx.settings(), 'history': ltx.history, **card}
+    p = save_weights(net, weights_folder(weights_dir), f"{name}.ltx", info)
+    p = p.replace(p.with_name(f"{name}.ltx.json"))   # save_weights names the card NAME.ltx.card.json; an explainer's is NAME.ltx.json
+    ltx.card = json.loads(p.read_text())
     return p
 
 def load_ltx(name:str='red_metal', # a shipped explainer (named after its classifier) or a path to a `.ltx.json` card

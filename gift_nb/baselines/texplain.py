@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../../nbs/baselines/12_texplain.ipynb #5a485bd5
-from ..core import file_sha256, load_weights, progress, rebuild_hint, seed_everything
+from ..core import load_weights, progress, rebuild_hint, save_weights, seed_everything
 from ..classifier import WEIGHTS_DIR, weights_folder, Classifier, as_classifier, check_images
 from ..world import COLORS, MATERIALS, SHAPES, SIZES, get_task, make_dataset, render, sample_scene
 
@@ -279,15 +279,10 @@ def smollm2_lm(n_prefix:int=8, # prefix slots the translator fills
 
 # %% ../../nbs/baselines/12_texplain.ipynb #91fc87e8
 def _save(tensors, card, name, weights_dir):
-    from safetensors.torch import save_file
-    d = weights_folder(weights_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    w = d / f"{name}.safetensors"
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(w))
-    os.chmod(w, 0o644)
-    card = {**card, 'name': name, 'weights': w.name, 'sha256': file_sha256(w)}
-    (d / f"{name}.json").write_text(json.dumps(card, indent=1))
-    return d / f"{name}.json", card
+    "`(card path, card)` after writing `NAME.safetensors` and its card `NAME.json` with `core.save_weights`."
+    p = save_weights(tensors, weights_folder(weights_dir), name, {**card, 'name': name})
+    p = p.replace(p.with_name(f"{name}.json"))   # save_weights names the card NAME.card.json; TExplain's are NAME.json
+    return p, json.loads(p.read_text())
 
 def _load(name, weights_dir, what):
     "`(state dict, card)` of `NAME.json`, the weights checked against the card's sha256 (step `texplain:X` for `texplain_X`)."
