@@ -5,7 +5,7 @@ weights always stay the card's: these flags change only how `explain` fine-tunes
 
 def add_ltx_options(ap):
     "Add the fine-tuning override flags to an `argparse.ArgumentParser` (unset flags stay None and override nothing)."
-    from gift_nb.ltx import KEEP_TIED, PIXEL_UPDATES
+    from gift_nb.baselines.ltx import KEEP_TIED, PIXEL_UPDATES
     g = ap.add_argument_group("fine-tuning overrides (LTX's keyword arguments; default: the card's settings)")
     opts = [
         g.add_argument('--finetune-lr', type=float, help='override the fine-tuning learning rate'),

@@ -26,7 +26,7 @@ def main(argv=None):
     import torch
     torch.set_num_threads(a.threads)
     from gift_nb.classifier import load_classifier
-    from gift_nb.craft import Craft
+    from gift_nb.baselines.craft import Craft
     from gift_nb.world import make_dataset
     clf = load_classifier(a.classifier, device='cpu')
     x = make_dataset(clf.task, 4 * a.n + 100, seed=0, split='test')[0]

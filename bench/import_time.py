@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def modules() -> list[str]:
-    return ['gift_nb'] + sorted(f"gift_nb.{p.stem}" for p in (ROOT/'gift_nb').glob('*.py') if p.stem != '__init__')
+    "Every module of gift_nb and its sub-packages (gift_nb.baselines), from the files in gift_nb/."
+    rel = [p.relative_to(ROOT).with_suffix('') for p in (ROOT/'gift_nb').rglob('*.py') if '__pycache__' not in p.parts]
+    return sorted('.'.join(r.parts[:-1] if r.name == '__init__' else r.parts) for r in rel)
 
 
 def time_import(mods: list[str], cwd=ROOT, write_bytecode: bool = None) -> float:

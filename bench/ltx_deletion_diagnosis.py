@@ -29,8 +29,8 @@ def deletion_optimised(clf, x, t, ref, init, fractions, steps:int=300, lr:float=
     the map are removed softly (sigmoid((map - the k-th value) / temperature), the map standardised per image) and the
     log-probability of target `t` on the result is minimised, with Adam from `init` (plus a seeded 1e-3 jitter)."""
     import torch, torch.nn.functional as F
-    from gift_nb.ltx import _frozen
-    from gift_nb.saliency_metrics import composite
+    from gift_nb.baselines.ltx import _frozen
+    from gift_nb.baselines.saliency_metrics import composite
     hw = x.shape[-1] * x.shape[-2]
     ks = sorted({min(hw - 1, round(f * hw)) for f in fractions if f > 0})
     o = init.float().clone()
@@ -60,8 +60,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import numpy as np, torch, torch.nn.functional as F
     torch.set_num_threads(a.threads or int(os.environ.get('OMP_NUM_THREADS') or 1))
-    from gift_nb.ltx import class1_test_set, load_ltx
-    from gift_nb.saliency_metrics import (FINE_FRACTIONS, CaptumSaliency, blur, curve_aucs, evidence_objects,
+    from gift_nb.baselines.ltx import class1_test_set, load_ltx
+    from gift_nb.baselines.saliency_metrics import (FINE_FRACTIONS, CaptumSaliency, blur, curve_aucs, evidence_objects,
                                           perturbation_curves, reference_images, saliency_order)
     from gift_nb.world import get_task, render
     t0 = time.perf_counter()

@@ -13,7 +13,7 @@ baseline on the same images, per metric, with a 95% bootstrap interval over imag
 import argparse, json, os, platform, sys, time
 if __package__: from ._ltx_options import add_ltx_options, ltx_overrides   # python -m bench.ltx_table (the suite)
 else: from _ltx_options import add_ltx_options, ltx_overrides             # python bench/ltx_table.py
-from gift_nb.saliency_metrics import REFERENCES
+from gift_nb.baselines.saliency_metrics import REFERENCES
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,8 +32,8 @@ def main(argv=None):
     a.threads = a.threads or int(os.environ.get('OMP_NUM_THREADS') or 1)
     import torch
     torch.set_num_threads(a.threads)
-    from gift_nb.ltx import class1_test_set, load_ltx
-    from gift_nb.saliency_metrics import (CAPTUM_METHODS, FINE_FRACTIONS, CaptumSaliency, compare_methods, format_comparison,
+    from gift_nb.baselines.ltx import class1_test_set, load_ltx
+    from gift_nb.baselines.saliency_metrics import (CAPTUM_METHODS, FINE_FRACTIONS, CaptumSaliency, compare_methods, format_comparison,
                                           format_table, saliency_table)
     over = ltx_overrides(a)
     ltx = load_ltx(a.card, show_progress=False, reference=a.reference, **over)

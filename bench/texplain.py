@@ -52,7 +52,7 @@ def main(argv=None):
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: $OMP_NUM_THREADS, else every core)')
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads or int(os.environ.get('OMP_NUM_THREADS') or os.cpu_count() or 1))
-    from gift_nb.texplain import texplain_report
+    from gift_nb.baselines.texplain import texplain_report
     from gift_nb.world import make_dataset
     from gift_nb.classifier import load_classifier
     out, t0 = dict(n=a.n, S=a.S, seed=a.seed, top_p=0.9, torch_threads=torch.get_num_threads(), results=[]), time.perf_counter()

@@ -9,7 +9,7 @@ __all__ = ['WEIGHTS_DIR', 'SHIPPED', 'check_images', 'OutputError', 'check_logit
            'save_classifier', 'list_classifiers', 'load_classifier', 'train_shipped']
 
 # %% ../nbs/02_classifier.ipynb #048bbf68
-import functools, hashlib, json, os, time, types, warnings
+import functools, json, os, time, types, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/02_classifier.ipynb #c4f0c700
-from .core import WeightsMismatch, default_device, file_sha256, load_weights, patch_method, progress, rebuild_hint, seed_everything
+from .core import default_device, load_module, patch_method, progress, save_weights, seed_everything
 
 # %% ../nbs/02_classifier.ipynb #0737cc3a
 def check_images(images, # float tensor or array `[N, 3, H, W]` with values in [0, 1]
@@ -534,22 +534,15 @@ def save_classifier(clf:Classifier, # a classifier wrapping a `TinyCNN`, with a 
                     name:str=None, # file stem (default: the card's name)
                     weights_dir=None, # folder (default: the package's `weights/`)
                    ) -> Path:
-    "Write `NAME.safetensors` and the model card `NAME.json`; returns the card's path."
-    from safetensors.torch import save_file
+    "Write `NAME.safetensors` and the model card `NAME.json` with `core.save_weights`; returns the card's path."
     if not isinstance(clf.model, TinyCNN): raise TypeError(f"only TinyCNN classifiers can be saved, got {type(clf.model).__name__}")
     name = name or clf.card.get('name') or (clf.task.name if clf.task is not None else None)
     if not name: raise ValueError("give the classifier a name: save_classifier(clf, name='...')")
-    d = weights_folder(weights_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    w = d / f"{name}.safetensors"
-    save_file({k: v.detach().cpu().contiguous() for k, v in clf.model.state_dict().items()}, str(w))
-    os.chmod(w, 0o644)  # safetensors writes 0600; package data should be world-readable
-    card = {**clf.card, 'name': name, 'arch': 'TinyCNN', 'config': clf.model.config, 'class_names': clf.class_names,
-            'weights': w.name, 'sha256': file_sha256(w)}
+    card = {**clf.card, 'name': name, 'arch': 'TinyCNN', 'config': clf.model.config, 'class_names': clf.class_names}
     if clf.task is not None: card['task'] = clf.task.to_json()
-    p = d / f"{name}.json"
-    p.write_text(json.dumps(card, indent=1))
-    clf.card = card
+    p = save_weights(clf.model, weights_folder(weights_dir), name, card)
+    p = p.replace(p.with_name(f"{name}.json"))   # save_weights names the card NAME.card.json; a classifier's is NAME.json
+    clf.card = json.loads(p.read_text())
     return p
 
 def list_classifiers(weights_dir=None, # folder (default: the package's `weights/`)
@@ -570,11 +563,8 @@ def load_classifier(name:str, # a shipped classifier ('red_metal', 'cube_or_cyan
     if not p.exists():
         raise FileNotFoundError(f"no classifier {name!r} in {p.parent}: shipped ones are {list_classifiers(weights_dir)} "
                                 "(rebuild them with `make weights`)")
-    card, sd = load_weights(p, f"classifier:{p.stem}")
-    try: model = TinyCNN(**card['config']); model.load_state_dict(sd)
-    except (TypeError, RuntimeError) as e:   # a card whose options or tensors are not a TinyCNN's
-        raise WeightsMismatch(f"{p} does not describe a TinyCNN ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
-                              f"{rebuild_hint('classifier:' + p.stem)}") from None
+    model = load_module(TinyCNN, p, f"classifier:{p.stem}")   # the sha256 checked, the model built from the card's config
+    card = model.card
     task = Task.from_json(card['task']) if card.get('task') else None
     return Classifier(model, class_names=card['class_names'], device=default_device(device), task=task, card=card, **kwargs)
 

@@ -87,10 +87,11 @@ class GIFT:
         self.n_oracle, self.chunk, self.n_examples, self.show_progress = n_oracle, chunk, n_examples, show_progress
         self.timings = {}
 
-    def __repr__(self):
-        return (f"GIFT({self.classifier!r}, counterfactuals={type(self.counterfactuals).__name__}, "
-                f"captioner={type(self.captioner).__name__}, proposer={type(self.proposer).__name__}, "
-                f"intervener={type(self.intervener).__name__}, k={self.k})")
+    def __repr__(self):   # names the components without building the defaults (which load models)
+        def name(obj, default): return type(obj).__name__ if obj is not None else f"{default} (default)"
+        return (f"GIFT({self.classifier!r}, counterfactuals={name(self._cf, 'CounterfactualExplainer')}, "
+                f"captioner={name(self._cap, 'ChangeCaptioner')}, proposer={name(self._prop, 'CaptionAggregator')}, "
+                f"intervener={name(self._int, 'WorldIntervener')}, k={self.k})")
 
 # %% ../nbs/08_pipeline.ipynb #c4bafcf4
 @property

@@ -94,7 +94,7 @@ def craft_concept(clf, # the classifier explained
                   seed:int=0, # CRAFT's seed
                  ) -> dict:
     "CRAFT's most important concept for class `k`, read as a world concept: `{'concept': {...}, 'evidence': {...}}`."
-    from gift_nb.craft import Craft, crop_central_objects, describe_concept
+    from gift_nb.baselines.craft import Craft, crop_central_objects, describe_concept
     craft = Craft.from_classifier(clf, k=k, n_concepts=n_concepts, patch_size=patch_size, seed=seed, show_progress=False).fit(images)
     imp = craft.estimate_importance(images)
     top = craft.ranked_concepts()[0]
@@ -128,7 +128,7 @@ def ltx_concept(clf, # the classifier explained (its shipped LTX explainer, `NAM
                 min_share:float=0.75, # see `common_attributes`
                ) -> dict:
     "The attribute values shared by the objects LTX's masks highlight on class-k images: `{'concept': {...}, 'evidence': {...}}`."
-    from gift_nb.ltx import load_ltx
+    from gift_nb.baselines.ltx import load_ltx
     ltx = load_ltx(clf.card['name'], classifier=clf, show_progress=False)
     m = ltx.explain(images, steps=steps)
     objs = [o for i in range(len(images)) for o in highlighted_objects(m[i], masks[i], scenes[i].objects, rel)]
@@ -158,7 +158,7 @@ def texplain_concept(clf, # the classifier explained (its shipped translator, `t
                      seed:int=0, # sampling seed
                     ) -> dict:
     "TExplain's frequent words on class-k images read as a world concept: `{'concept': {...}, 'evidence': {...}}`."
-    from gift_nb.texplain import TExplain
+    from gift_nb.baselines.texplain import TExplain
     name = clf.card['name']
     tex = TExplain(clf, show_progress=False)
     if tex.translator is None:

@@ -80,7 +80,7 @@ def test_oracle_effects(form, world):
 
 @pytest.mark.parametrize('form', FORMS)
 def test_craft(form, world):
-    from gift_nb.craft import Craft
+    from gift_nb.baselines.craft import Craft
     f, ref, _ = make(form)
     kw = dict(k=1, n_concepts=2, patch_size=32, nmf_max_iter=20)
     if form not in SPLIT:
@@ -94,7 +94,7 @@ def test_craft(form, world):
 
 @pytest.mark.parametrize('form', FORMS)
 def test_ltx(form, world):
-    from gift_nb.ltx import LTX
+    from gift_nb.baselines.ltx import LTX
     f, ref, _ = make(form)
     ltx = LTX(f, steps=1, batch_size=6)
     assert torch.equal(ltx.clf.predict(world[0]), ref.predict(world[0]))
@@ -105,7 +105,7 @@ def test_ltx(form, world):
 
 @pytest.mark.parametrize('form', FORMS)
 def test_texplain(form, world):
-    from gift_nb.texplain import TExplain, tiny_lm
+    from gift_nb.baselines.texplain import TExplain, tiny_lm
     f, ref, feats = make(form)
     lm = tiny_lm(seed=1)
     if form not in SPLIT:

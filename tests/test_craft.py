@@ -1,5 +1,5 @@
-"""Tests of gift_nb.craft: crops, NNLS, the Jansen estimator, the Craft explainer (shapes, errors, determinism,
-planted importance, fidelity), the world purity measure on a shipped classifier, and gift_nb.craft_plus: concept trees,
+"""Tests of gift_nb.baselines.craft: crops, NNLS, the Jansen estimator, the Craft explainer (shapes, errors, determinism,
+planted importance, fidelity), the world purity measure on a shipped classifier, and gift_nb.baselines.craft_plus: concept trees,
 implicit-differentiation maps, the multi-class explainer, and concept maps beyond torch.quantile's size limit."""
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from torch import nn
 import torch.nn.functional as F
 from scipy.optimize import nnls as scipy_nnls
 
-from gift_nb.craft import (Craft, crop_central_objects, grid_boxes, grid_crops, jansen_total_indices, nnls,
+from gift_nb.baselines.craft import (Craft, crop_central_objects, grid_boxes, grid_crops, jansen_total_indices, nnls,
                            sobol_design, total_sobol_indices, world_purity)
 
 def tiny_model(seed=0):
@@ -129,9 +129,9 @@ def test_world_classifier_purity_and_top_concept():
     with pytest.raises(ValueError, match='scenes'): crop_central_objects(c, sc[:5])
 
 
-# --- recursive CRAFT, implicit-differentiation maps, CraftMulti, large maps (gift_nb.craft_plus, nbs/10a) ---
-from gift_nb.craft import row_percentile
-from gift_nb.craft_plus import (CraftMulti, Layer, area_iou, body_layer, concept_spread, nnls_codes, pointing_game)
+# --- recursive CRAFT, implicit-differentiation maps, CraftMulti, large maps (gift_nb.baselines.craft_plus, nbs/baselines/10a_craft_plus) ---
+from gift_nb.baselines.craft import row_percentile
+from gift_nb.baselines.craft_plus import (CraftMulti, Layer, area_iou, body_layer, concept_spread, nnls_codes, pointing_game)
 
 class _Halves(nn.Module):
     "Per channel, mean of the left and of the right half: [N, 2C, 1, 1]."

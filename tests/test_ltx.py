@@ -1,13 +1,13 @@
-"""Tests of gift_nb.ltx: explainer networks, the objective, pretraining, per-instance fine-tuning, shipped weights."""
+"""Tests of gift_nb.baselines.ltx: explainer networks, the objective, pretraining, per-instance fine-tuning, shipped weights."""
 import warnings
 import numpy as np
 import pytest
 import torch
 
 from gift_nb.classifier import load_classifier
-from gift_nb.ltx import (GRADIENT_OFFSETS, LTX, SHIPPED_LTX, FeatureMaskNet, MaskNet, class1_test_set, default_explainer, load_ltx,
+from gift_nb.baselines.ltx import (GRADIENT_OFFSETS, LTX, SHIPPED_LTX, FeatureMaskNet, MaskNet, class1_test_set, default_explainer, load_ltx,
                          mask_logits, save_ltx)
-from gift_nb.saliency_metrics import FINE_FRACTIONS, pos_auc, reference_images, saliency_metrics
+from gift_nb.baselines.saliency_metrics import FINE_FRACTIONS, pos_auc, reference_images, saliency_metrics
 from gift_nb.world import make_dataset
 
 @pytest.fixture(scope='module')

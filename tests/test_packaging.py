@@ -79,7 +79,7 @@ def test_cli_help_names_the_repository(capsys):
 def test_sync_rewrites_a_changed_address(tmp_path):
     "A new git_url in settings.ini reaches the install cell, the badge, the examples module and the configs."
     for f in ('settings.ini',): (tmp_path/f).write_text((ROOT/f).read_text())
-    for rel in ('nbs/01_world.ipynb', 'nbs/09a_examples.ipynb', 'nbs/11a_ltx_levers.ipynb', 'gift_nb/configs/colab_gpu.yaml'):
+    for rel in ('nbs/01_world.ipynb', 'nbs/09a_examples.ipynb', 'nbs/baselines/11a_ltx_levers.ipynb', 'gift_nb/configs/colab_gpu.yaml'):
         (tmp_path/rel).parent.mkdir(parents=True, exist_ok=True); (tmp_path/rel).write_text((ROOT/rel).read_text())
     ini = tmp_path/'settings.ini'
     t = ini.read_text().replace(f"git_url = {GIT_URL}", 'git_url = https://github.com/someone/gift').replace(f"user = {CFG['user']}", 'user = someone')
@@ -117,7 +117,7 @@ def test_package_data_covers_every_data_file():
 
 def test_no_path_outside_the_package_at_run_time():
     "The library and the notebooks read shipped files through gift_nb.examples, never through nbs/data/."
-    for p in [*(ROOT/'gift_nb').glob('*.py'), *NBS]:
+    for p in [*(ROOT/'gift_nb').rglob('*.py'), *NBS]:
         text = p.read_text(encoding='utf-8')
         assert 'nbs/data' not in text and "Path('data/" not in text, f"{p.relative_to(ROOT)} reads a file pip does not ship"
     assert not list((ROOT/'nbs'/'data'/'configs').glob('*.yaml')), "example configs belong in gift_nb/configs/"

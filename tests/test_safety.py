@@ -1,6 +1,6 @@
 """Safe loading, checked.
 
-1. No unsafe deserialisation or code execution in the package source (gift_nb/*.py) nor in the notebooks' code cells:
+1. No unsafe deserialisation or code execution in the package source (gift_nb/**/*.py) nor in the notebooks' code cells:
    `torch.load` only with `weights_only=True`; no `pickle`/`dill` `load(s)`; `yaml.safe_load` only; no bare
    `eval(...)`/`exec(...)` (methods such as `model.eval()` are fine); `trust_remote_code` never `True`, and every
    parameter of that name defaults to `False`. The scan reads the syntax tree (imports are followed, so
@@ -14,6 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / 'gift_nb'
 WEIGHTS = PKG / 'weights'
+MODULES = sorted(p for p in PKG.rglob('*.py') if '__pycache__' not in p.parts)   # sub-packages (gift_nb.baselines) included
+
+def _modname(p): return '.'.join(p.relative_to(ROOT).with_suffix('').parts)
 
 # ---------------------------------------------------------------- 1. the scanner
 PICKLERS = {'pickle', '_pickle', 'cPickle', 'dill', 'cloudpickle'}
@@ -82,7 +85,7 @@ def _ipython_to_python(code):
 
 def sources():
     "(label, Python source) of every package module and every notebook code cell."
-    for p in sorted(PKG.glob('*.py')):
+    for p in MODULES:
         if p.name != '_modidx.py': yield str(p.relative_to(ROOT)), p.read_text()
     for p in sorted((ROOT / 'nbs').rglob('*.ipynb')):
         if '.ipynb_checkpoints' in p.parts: continue
@@ -119,9 +122,9 @@ def test_no_unsafe_loading_in_package_and_notebooks():
 def test_trust_remote_code_parameters_default_to_false():
     "At run time too (patched methods included): every parameter named trust_remote_code of the package defaults to False."
     found, n = [], 0
-    for p in sorted(PKG.glob('*.py')):
+    for p in MODULES:
         if p.name.startswith('_'): continue
-        mod = importlib.import_module(f"gift_nb.{p.stem}")
+        mod = importlib.import_module(_modname(p))
         objs = [o for o in vars(mod).values() if getattr(o, '__module__', None) == mod.__name__]
         objs += [m for c in objs if inspect.isclass(c) for m in vars(c).values()]
         for o in objs:
@@ -139,7 +142,7 @@ def test_shipped_weights_are_loaded_only_through_core():
     "safetensors is read in one place, `gift_nb.core.load_weights` (which checks the card's sha256)."
     allowed = {('gift_nb/cli.py', 'load_config_classifier')}  # the user's own `classifier.weights` file: no model card to check
     bad = []
-    for p in sorted(PKG.glob('*.py')):
+    for p in MODULES:
         if p.name in ('_modidx.py', 'core.py'): continue
         tree = ast.parse(p.read_text())
         def visit(node, fn, aliases):
@@ -171,9 +174,9 @@ def _load(what, d):
     if what == 'classifier': from gift_nb.classifier import load_classifier; return load_classifier('red_metal', d, device='cpu')
     if what == 'autoencoder': from gift_nb.autoencoder import load_autoencoder; return load_autoencoder(d)
     if what == 'captioner': from gift_nb.captioning import load_change_reader; return load_change_reader(d)
-    if what == 'ltx': from gift_nb.ltx import load_ltx; return load_ltx('red_metal', weights_dir=d)
-    if what == 'texplain_lm': from gift_nb.texplain import load_lm; return load_lm(weights_dir=d)
-    if what == 'translator': from gift_nb.texplain import load_translator; return load_translator('texplain_red_metal', d)
+    if what == 'ltx': from gift_nb.baselines.ltx import load_ltx; return load_ltx('red_metal', weights_dir=d)
+    if what == 'texplain_lm': from gift_nb.baselines.texplain import load_lm; return load_lm(weights_dir=d)
+    if what == 'translator': from gift_nb.baselines.texplain import load_translator; return load_translator('texplain_red_metal', d)
 
 CASES = {  # loader: (card, step of tools/make_weights.py, cards copied intact)
     'classifier': ('red_metal.json', 'classifier:red_metal', ()),

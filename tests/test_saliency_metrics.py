@@ -1,10 +1,10 @@
-"""Tests of gift_nb.saliency_metrics: references, ordering, perturbation curves, world ground truth, captum baselines."""
+"""Tests of gift_nb.baselines.saliency_metrics: references, ordering, perturbation curves, world ground truth, captum baselines."""
 import numpy as np
 import pytest
 import torch
 
 from gift_nb.classifier import load_classifier
-from gift_nb.saliency_metrics import (CAPTUM_METHODS, FINE_FRACTIONS, FRACTIONS, CaptumSaliency, as_saliency, blur,
+from gift_nb.baselines.saliency_metrics import (CAPTUM_METHODS, FINE_FRACTIONS, FRACTIONS, CaptumSaliency, as_saliency, blur,
                                       compare_methods, composite, curve_auc, curve_aucs, evidence_masks, evidence_objects, mask_iou,
                                       perturbation_curves, pointing_game, pos_auc, reference_images, saliency_metrics,
                                       saliency_order, saliency_table, world_background)
@@ -101,7 +101,7 @@ def test_captum_baselines(data):
 
 def test_import_is_light():
     import subprocess, sys
-    code = "import sys, gift_nb.saliency_metrics, gift_nb.ltx; print('captum' in sys.modules)"
+    code = "import sys, gift_nb.baselines.saliency_metrics, gift_nb.baselines.ltx; print('captum' in sys.modules)"
     assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True).stdout.strip() == 'False'
 
 def _row(name, **per_image): return dict(method=name, per_image={k: np.asarray(v, float) for k, v in per_image.items()})

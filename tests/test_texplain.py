@@ -1,4 +1,4 @@
-"""Tests of gift_nb.texplain: descriptions, tokenizer, frozen LM, translator training, sampling, counts, control, plots."""
+"""Tests of gift_nb.baselines.texplain: descriptions, tokenizer, frozen LM, translator training, sampling, counts, control, plots."""
 import json, math
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 pytest.importorskip('transformers')
-from gift_nb.texplain import (VOCAB, STOP_WORDS, FrozenLM, TExplain, Translator, Words, compare_words, content_words,
+from gift_nb.baselines.texplain import (VOCAB, STOP_WORDS, FrozenLM, TExplain, Translator, Words, compare_words, content_words,
                               describe_scene, load_lm, load_translator, plot_words, pool_features, random_like, save_lm,
                               save_translator, tiny_lm, world_tokenizer, pretrain_lm)
 from gift_nb.classifier import WEIGHTS_DIR, as_classifier

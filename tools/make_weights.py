@@ -108,7 +108,7 @@ step('grouper', needs=('autoencoder',))(_grouper_step)
 def _ltx_step(name):
     def build():
         _threads()  # OMP_NUM_THREADS=1 on a shared machine: two threads spin (1,458 s instead of ~60 s for the same steps)
-        from gift_nb.ltx import evaluate_ltx, save_ltx, train_shipped_ltx
+        from gift_nb.baselines.ltx import evaluate_ltx, save_ltx, train_shipped_ltx
         ltx = train_shipped_ltx(name, log=print)
         try: metrics = evaluate_ltx(ltx, n=64)
         except ValueError as e: metrics = {'not measured': str(e)}   # e.g. a class 1 without objects to localise
@@ -133,7 +133,7 @@ def _budget(var):
     return float(os.environ[var]) if os.environ.get(var) else None
 
 def _texplain_lm_step():
-    from gift_nb.texplain import pretrain_lm, save_lm
+    from gift_nb.baselines.texplain import pretrain_lm, save_lm
     _threads()
     lm = pretrain_lm(budget_s=_budget('GIFT_NB_TEXPLAIN_LM_BUDGET'), log=print)
     print(json.dumps(lm.card['metrics'])); print('wrote', save_lm(lm))
@@ -141,7 +141,7 @@ def _texplain_lm_step():
 def _texplain_translator_step(name):
     def build():
         from gift_nb.classifier import load_classifier
-        from gift_nb.texplain import TExplain, load_lm, random_like, save_translator
+        from gift_nb.baselines.texplain import TExplain, load_lm, random_like, save_translator
         _threads()
         lm, budget = load_lm(), _budget('GIFT_NB_TEXPLAIN_TR_BUDGET')
         if name == 'control':

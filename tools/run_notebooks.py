@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""`make nbs`: execute every notebook (or those named) in full mode and save its outputs, so the committed notebooks
-show real figures. Full mode: IN_TEST unset, `#| slow` cells run; `#| gpu`, `#| notest` and `#| eval: false` cells are
-skipped unless NBDEV_FLAGS names them;
-`NBS_SKIP="slow"` also skips the slow cells (e.g. those that retrain shipped models). Each notebook runs in its own interpreter; progress bars are then stripped from the saved outputs (tools/strip_progress.py) and the notebooks cleaned with nbdev_clean."""
+"""`make nbs`: execute every notebook of nbs/ and nbs/baselines/ (or those named, as paths inside nbs/, e.g.
+`baselines/11_ltx.ipynb`) in full mode and save its outputs, so the committed notebooks show real figures. Full mode:
+IN_TEST unset, `#| slow` cells run; `#| gpu`, `#| notest` and `#| eval: false` cells are skipped unless NBDEV_FLAGS
+names them; `NBS_SKIP="slow"` also skips the slow cells (e.g. those that retrain shipped models). Each notebook runs in
+its own interpreter; progress bars are then stripped from the saved outputs (tools/strip_progress.py) and the notebooks
+cleaned with nbdev_clean."""
 import os, subprocess, sys, time
 from pathlib import Path
 
@@ -26,14 +28,18 @@ sh.run_all(nb, exc_stop=True, preproc=preproc)
 write_nb(nb, path)
 """
 
+def notebooks():
+    "The notebooks `make nbs` runs: those of nbs/ and nbs/baselines/ (not the results pages' or the workshop's)."
+    return sorted(p for d in ('.', 'baselines') for p in (ROOT/'nbs'/d).glob('*.ipynb') if not p.name.startswith('_'))
+
 def main(names):
-    nbs = [ROOT/'nbs'/n for n in names] if names else sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+    nbs = [ROOT/'nbs'/n for n in names] if names else notebooks()
     env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}
     env['PYTHONPATH'] = str(ROOT)
     for nb in nbs:
         t = time.perf_counter()
         r = subprocess.run([sys.executable, '-c', ONE, str(nb), os.environ.get('NBDEV_FLAGS', ''), os.environ.get('NBS_SKIP', '')], cwd=ROOT, env=env)
-        print(f"{nb.name}: {'ok' if r.returncode == 0 else 'FAILED'} in {time.perf_counter() - t:.0f} s", flush=True)
+        print(f"{nb.relative_to(ROOT/'nbs')}: {'ok' if r.returncode == 0 else 'FAILED'} in {time.perf_counter() - t:.0f} s", flush=True)
         if r.returncode: sys.exit(r.returncode)
     subprocess.run([sys.executable, ROOT/'tools'/'strip_progress.py'], cwd=ROOT, check=True)   # no progress-bar residue in the docs
     subprocess.run([Path(sys.executable).parent/'nbdev_clean'], cwd=ROOT, check=True)
