@@ -47,6 +47,16 @@ def one(cfg_path, procs, tmp):
     return wall, st, rep
 
 
+def _share(units:int) -> float:
+    "Rank 0's share of a stage's units dealt round-robin over 2 processes."
+    return -(-units // 2) / units if units else 1.0
+
+def _share_scenes(n:int, chunk:int) -> float:
+    "Rank 0's share of the oracle's scenes (chunks of `chunk`, dealt round-robin over 2 processes)."
+    starts = list(range(0, n, chunk))
+    return sum(min(chunk, n - c) for c in starts[0::2]) / n
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--n', type=int, default=64, help='images explained (chunks of 16)')
@@ -84,6 +94,16 @@ def main(argv=None):
     out['stages_s_2_measured'] = round(sum(v['wall_s'] for v in s2.values()), 2)
     # the model the results page extrapolates with: shared stages divide by the process count, the others do not
     out['stages_s_2_predicted'] = round(sum(v['wall_s'] / (2 if s in SHARED else 1) for s, v in s1.items()) + out['merge_s_total_2'], 2)
+    # each shared stage as fixed + items x per-item, from rank 0's own time with 1 process (all items) and with 2 (its
+    # share f of them): per_item = (own_1 - own_2) / ((1 - f) items), fixed = own_1 - items per_item
+    share = {'counterfactuals': _share(-(-a.n // 16)), 'captions': _share(-(-s1['captions']['items'] // 16)),
+             'verification': _share(s1['verification']['items']), 'oracle': _share_scenes(500, 200)}
+    out['cost_model_1'] = {}
+    for s, f in share.items():
+        if s not in s1 or f >= 1: continue
+        o1, o2, n = s1[s]['own_s'], s2[s]['own_s'], s1[s]['items']
+        per = max(0.0, (o1 - o2) / ((1 - f) * n))
+        out['cost_model_1'][s] = {'rank0_share': round(f, 3), 'per_item_s': round(per, 4), 'fixed_s': round(o1 - per * n, 3)}
     out['per_item_s_1'] = {s: round(v['wall_s'] / v['items'], 4) for s, v in out['procs_1']['stages'].items() if v['items']}
     out['machine'] = {'cpu_count': os.cpu_count(), 'load_avg_before': [round(x, 2) for x in load0],
                       'load_avg_after': [round(x, 2) for x in os.getloadavg()]}

@@ -671,7 +671,8 @@ def auto_threads(busy:float|None=None, # cores other processes keep busy (defaul
         cpus = available_cpus()
         if busy is None: busy = os.getloadavg()[0] if hasattr(os, 'getloadavg') else 0.
         n = max(1, cpus - min(cpus - 1, int(round(busy))))
-        n = max(1, n // max(1, int(os.environ.get('LOCAL_WORLD_SIZE', '1') or 1)))   # processes of a launch share the cores
+        procs = os.environ.get('LOCAL_WORLD_SIZE', '')   # processes of a launch on this machine share its cores
+        n = max(1, n // int(procs)) if procs.isdigit() and int(procs) > 0 else n
     torch.set_num_threads(n)
     return n
 
