@@ -281,18 +281,28 @@ def rank_examples(quality:list, # `example_quality` dicts, with `id` and `direct
 
 # %% ../nbs/08a_report.ipynb #8255b9d0
 def _choose_examples(run, cfs, caps, data, n:int, max_scored:int) -> tuple:
-    "Score the first `max_scored` valid counterfactuals (`example_quality`), keep the `n` best (`rank_examples`); (examples, stats)."
+    """Score the first `max_scored` valid counterfactuals (`example_quality`), keep the `n` best (`rank_examples`); (examples, stats).
+    On the world, sparsity and the caption screen them first; the semantic projection, which renders hundreds of scenes per
+    counterfactual, then runs on each direction's best by that screen until `n` of them are clean (or none is left)."""
     from collections import Counter
     from gift_nb.core import load_png
     from gift_nb.world import Scene
     cap_of, scene_of = {c.pair: c for c in caps}, {d['image']: d.get('scene') for d in data}
     valid = [r for r in cfs if r.valid and r.image is not None]
-    qs = []
+    def text(r): c = cap_of.get(r.id); return (c.text, c.flags) if c else ('', ())
+    screened = []
     for r in valid[:max_scored]:
-        c, sc = cap_of.get(r.id), scene_of.get(r.source)
-        q = example_quality(load_png(run.path/r.source), load_png(run.path/r.image), c.text if c else '', c.flags if c else (),
-                            Scene.from_clevr(sc) if sc else None)
-        qs.append({**q, 'id': r.id, 'direction': r.direction})
+        x, xc = load_png(run.path/r.source), load_png(run.path/r.image)
+        screened.append((r, x, xc, example_quality(x, xc, *text(r))))   # sparsity and caption: no rendering
+    qs = []
+    for d in sorted({r.direction for r, *_ in screened}, reverse=True):
+        clean = 0
+        for r, x, xc, q in sorted((t for t in screened if t[0].direction == d), key=lambda t: (t[3]['suspicious'], -t[3]['score'], t[0].id)):
+            sc = scene_of.get(r.source)
+            if sc is not None:
+                if clean >= n: break   # enough clean ones in this direction: the rest stay unscored by the projection
+                q = example_quality(x, xc, *text(r), Scene.from_clevr(sc))
+            qs.append({**q, 'id': r.id, 'direction': r.direction}); clean += not q['suspicious']
     by_id = {r.id: r for r in valid}
     ex = []
     for q in rank_examples(qs, n):
@@ -301,8 +311,8 @@ def _choose_examples(run, cfs, caps, data, n:int, max_scored:int) -> tuple:
                    'p_after': r.probs_after[r.k], 'x': _b64png(run.path/r.source), 'x_cf': _b64png(run.path/r.image),
                    'quality': {k: v for k, v in q.items() if k not in ('id', 'direction')}})
     reasons = Counter(f[0] for q in qs for f in q['flags'])
-    stats = {'valid': len(valid), 'scored': len(qs), 'flagged': sum(q['suspicious'] for q in qs), 'reasons': dict(sorted(reasons.items())),
-             'world': any(s is not None for s in scene_of.values())}
+    stats = {'valid': len(valid), 'screened': len(screened), 'scored': len(qs), 'flagged': sum(q['suspicious'] for q in qs),
+             'reasons': dict(sorted(reasons.items())), 'world': any(s is not None for s in scene_of.values())}
     return ex, stats
 
 
