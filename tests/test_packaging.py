@@ -79,7 +79,7 @@ def test_cli_help_names_the_repository(capsys):
 def test_sync_rewrites_a_changed_address(tmp_path):
     "A new git_url in settings.ini reaches the install cell, the badge, the examples module and the configs."
     for f in ('settings.ini',): (tmp_path/f).write_text((ROOT/f).read_text())
-    for rel in ('nbs/01_world.ipynb', 'nbs/09a_examples.ipynb', 'nbs/baselines/11a_ltx_levers.ipynb', 'gift_nb/configs/colab_gpu.yaml'):
+    for rel in ('nbs/01_world.ipynb', 'nbs/09a_examples.ipynb', 'nbs/results/verification.ipynb', 'gift_nb/configs/colab_gpu.yaml'):
         (tmp_path/rel).parent.mkdir(parents=True, exist_ok=True); (tmp_path/rel).write_text((ROOT/rel).read_text())
     ini = tmp_path/'settings.ini'
     t = ini.read_text().replace(f"git_url = {GIT_URL}", 'git_url = https://github.com/someone/gift').replace(f"user = {CFG['user']}", 'user = someone')

@@ -368,7 +368,7 @@ SHIPPED_LTX.update({t: SHIPPED_LTX['red_metal'] for t in ('yellow', 'green_spher
                                                           'blue_red_none')})
 # Fine-tuning overrides of `load_ltx` (the pretrained weights stay the card's): LTX's `use_logits_only` and `is_ce_neg`
 # prediction loss with λ = 15, plus our gradient-sized per-pixel offsets, all K steps, keeping the last of the tied best
-# steps. Chosen on validation images (nbs/11a_ltx_levers.ipynb); its test rows are at the end of this notebook.
+# steps. Chosen on validation images; measured in nbs/results/ltx.md (notebook 11a shows what it changes).
 GRADIENT_OFFSETS = dict(logits_only=True, ce_neg=True, mask_weight=15.0, finetune_lr=5e-3, finetune_pixel_lr=10.0,
                         finetune_pixel_update='gradient', keep_tied='last', early_stop=0.0)
 
