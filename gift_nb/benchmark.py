@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
+from fastcore.basics import patch
 
 # %% ../nbs/20_benchmark.ipynb #5b20d39b
-from .core import Verification, format_table, item_seed, patch_method
+from .core import Verification, format_table, item_seed
 from .world import (TASKS, NoRoom, Task, at_least, concept, equivalent, exists, get_task, intervene, make_dataset,
                            rule_from_json, sample_scene, truth_key)
 from .classifier import load_classifier
@@ -304,7 +305,7 @@ class BenchResult:
 # %% ../nbs/20_benchmark.ipynb #24861152
 VERDICT_COLORS = {'equivalent': '#2a9d8f', 'tied': '#8ab17d', 'wrong': '#e76f51', 'none accepted': '#b0b0b0'}
 
-@patch_method
+@patch
 def plot(self:BenchResult, ax=None, # matplotlib axes (default: a new figure)
         ) -> tuple:
     "Per task and class: the oracle's P̂NS of its top rule (bar) and of GIFT's top accepted hypothesis (dot, coloured by verdict)."
@@ -330,7 +331,7 @@ _PAGE_CSS = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:24px
              "table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}"
              ".equivalent{color:#1d7a6f}.tied{color:#5a8a4d}.wrong{color:#c4502f}dt{font-weight:600}")
 
-@patch_method
+@patch
 def to_html(self:BenchResult, path=None, # write the page here (None: only return it)
            ) -> str:
     "The benchmark as one self-contained HTML page: summary, table, figure, definitions."
@@ -354,7 +355,7 @@ def _write_atomic(path:Path, text:str):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp'); tmp.write_text(text); os.replace(tmp, path)
 
-@patch_method
+@patch
 def save(self:BenchResult, folder, # output folder
          stem:str|None=None, # file names STEM.json / STEM.html (default: 'bench', 'bench-quick', 'bench-VARIANT', 'bench-n16', ...)
         ) -> dict:

@@ -16,9 +16,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% ../nbs/05_captioning.ipynb #1f395553
-from .core import Caption, progress, default_device, image_hash, quantize, save_weights, module_card, load_module, machine_info, patch_method, moved_names
+from .core import Caption, progress, default_device, image_hash, quantize, save_weights, module_card, load_module, machine_info, moved_names
 from .runs import ModelCache, CacheMiss
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 from .classifier import weights_folder
@@ -532,7 +533,7 @@ class ChangeCaptioner(Captioner):
         return out
 
 # %% ../nbs/05_captioning.ipynb #c5a0s001
-@patch_method
+@patch
 def _several(self:ChangeCaptioner, xb, xa, loc, out, s):
     """Re-caption the pairs of a batch (starting at `s` in `out`) whose changed pixels the grouper splits into several
     objects: one reading per group, the change map cut to the group, clauses joined by '; '."""

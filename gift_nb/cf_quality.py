@@ -10,9 +10,10 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% ../nbs/04c_cf_quality.ipynb #9a767682
-from .core import patch_method, progress, quantize
+from .core import progress, quantize
 from .classifier import as_classifier
 from .counterfactuals import check_images, resolve_targets, item_ids, counterfactual_records, run_stats
 from .priors import ground_grid
@@ -173,7 +174,7 @@ class SceneSearchExplainer:
         return f"SceneSearchExplainer({self.classifier!r}, k={self.k}, max_attrs={self.max_attrs}, add_grid={self.add_grid})"
 
 # %% ../nbs/04c_cf_quality.ipynb #i6s00005
-@patch_method
+@patch
 def __call__(self:SceneSearchExplainer,
              images, # the world images x `[N,3,size,size]` in [0,1] (None: rendered from `scenes`)
              scenes:list, # their scenes (one per image)

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% ../nbs/02_classifier.ipynb #c4f0c700
-from .core import default_device, load_module, patch_method, progress, save_weights, seed_everything
+from .core import default_device, load_module, progress, save_weights, seed_everything
 
 # %% ../nbs/02_classifier.ipynb #0737cc3a
 def check_images(images, # float tensor or array `[N, 3, H, W]` with values in [0, 1]
@@ -226,7 +227,7 @@ class Classifier:
         return f"Classifier({name}, classes={self.class_names or self.n_classes}{task}, device={self.device})"
 
 # %% ../nbs/02_classifier.ipynb #82ae3ab1
-@patch_method
+@patch
 def _apply(self:Classifier, fn, x, desc='classifying'):
     "Run `fn` over `x` in batches on the device without grad (CPU float32 out), or whole and differentiable."
     if torch.is_grad_enabled() and x.requires_grad:
@@ -238,7 +239,7 @@ def _apply(self:Classifier, fn, x, desc='classifying'):
             outs.append(fn(x[i:i+bs].to(self.device, self.dtype)).float().cpu())
     return torch.cat(outs) if outs else None
 
-@patch_method
+@patch
 def _forward(self:Classifier, x):
     "Logits of one batch (already checked images on the device)."
     xp = self.preprocess(x) if self.preprocess is not None else x
@@ -252,32 +253,32 @@ def _forward(self:Classifier, x):
     return z
 
 # %% ../nbs/02_classifier.ipynb #9e45ac55
-@patch_method
+@patch
 def logits(self:Classifier, images) -> torch.Tensor:
     "Logits `[N,C]` of images in [0,1] `[N,3,H,W]` (a single-logit model gives `[0, z]`)."
     x = check_images(images)
     z = self._apply(self._forward, x)
     return z if z is not None else torch.zeros(0, self.n_classes or 0)
 
-@patch_method
+@patch
 def __call__(self:Classifier, images) -> torch.Tensor:
     "Class probabilities `[N,C]` of images in [0,1] `[N,3,H,W]`."
     return self.logits(images).softmax(-1)
 
-@patch_method
+@patch
 def predict(self:Classifier, images) -> torch.Tensor:
     "Predicted class (argmax) of each image, a long tensor `[N]`."
     return self.logits(images).argmax(-1)
 
 # %% ../nbs/02_classifier.ipynb #9bd2dacc
-@patch_method
+@patch
 def _need_split(self:Classifier):
     if self._features is None:
         raise NotImplementedError(f"{self.form} has no known features/head cut: pass "
                                   "split=(features_fn, head_fn) to as_classifier (features_fn: preprocessed images -> "
                                   "[N,C',h,w] non-negative; head_fn: features -> logits)")
 
-@patch_method
+@patch
 def features(self:Classifier, images) -> torch.Tensor:
     "Non-negative activations before pooling, `[N,C',h,w]`, of images in [0,1]."
     self._need_split()
@@ -289,7 +290,7 @@ def features(self:Classifier, images) -> torch.Tensor:
     f = self._apply(fn, x, 'features')
     return f if f is not None else torch.zeros(0)
 
-@patch_method
+@patch
 def head(self:Classifier, features:torch.Tensor) -> torch.Tensor:
     "Logits `[N,C]` from features `[N,C',h,w]` (the part of the model after `features`)."
     self._need_split()

@@ -13,9 +13,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% ../nbs/04_counterfactuals.ipynb #42661c27
-from .core import Counterfactual, default_device, patch_method, progress, quantize, item_generator, file_sha256, load_weights, moved_names
+from .core import Counterfactual, default_device, progress, quantize, item_generator, file_sha256, load_weights, moved_names
 from .classifier import as_classifier
 from .autoencoder import WorldAutoencoder, ae_loss, train_autoencoder, reconstruct, decision_agreement, save_autoencoder, load_autoencoder
 from .priors import world_palette, world_metal_table, world_sphere_sprites, snap_candidates, object_sphere_candidates, ground_grid, ground_rows
@@ -100,7 +101,7 @@ class CounterfactualExplainer:
                 f"margin={self.margin}, noise={self.noise}x{self.n_noise})")
 
 # %% ../nbs/04_counterfactuals.ipynb #5bc40abf
-@patch_method
+@patch
 def _finalize(self:CounterfactualExplainer, x, d, r0, threshold=None):
     "Keep the decoder's change only where it is large (dilated mask), elsewhere the original; quantise to 8 bits."
     delta = d - r0
@@ -175,7 +176,7 @@ def run_stats(recs:list, # the `Counterfactual`s of one call
                 by_direction={d: dict(n=sum(r.direction == d for r in recs), valid=sum(r.valid for r in recs if r.direction == d))
                               for d in ('1->0', '0->1')})
 
-@patch_method
+@patch
 def _search(self:CounterfactualExplainer, x, target, gen):
     "Search one batch: returns finalised 8-bit candidates, the step each stopped at (-1: never) and the steps run."
     ae, clf, B = self.ae, self.classifier, len(x)
@@ -229,7 +230,7 @@ def _search(self:CounterfactualExplainer, x, target, gen):
     return best, stop, t + 1
 
 # %% ../nbs/04_counterfactuals.ipynb #9801195d
-@patch_method
+@patch
 def _retry(self:CounterfactualExplainer, x, tg, pa, xq, stop, retried, nsteps, stream:str, **settings):
     "Search the images that still miss their target once more with `settings` changed (restored after); returns the new probabilities."
     fail = torch.nonzero(pa.argmax(1) != tg).flatten()
@@ -247,7 +248,7 @@ def _retry(self:CounterfactualExplainer, x, tg, pa, xq, stop, retried, nsteps, s
         for k, v in keep.items(): setattr(self, k, v)
     return self.classifier(xq)
 
-@patch_method
+@patch
 def __call__(self:CounterfactualExplainer,
              images, # float `[N,3,64,64]` in [0,1] (grayscale or other sizes: converted, with a warning)
              target=None, # class to aim for: None (the other class), an int, or one per image
@@ -282,7 +283,7 @@ def __call__(self:CounterfactualExplainer,
     return recs
 
 # %% ../nbs/04_counterfactuals.ipynb #bfeb734d
-@patch_method
+@patch
 def _snap(self:CounterfactualExplainer, x, best, target, found):
     "Replace each found edit by the first of its `snap` nearest world edits that still flips (p >= sparsify_p); with `scan`, the rest by the smallest flipping sphere edit."
     snapped = torch.zeros(len(x), dtype=torch.bool)
@@ -376,7 +377,7 @@ class CounterfactualViewer:
 
 
 # %% ../nbs/04_counterfactuals.ipynb #i6v00002
-@patch_method
+@patch
 def set_filter(self:CounterfactualViewer,
                f:str|None=None, # one of `FILTERS` ('all' clears both filters)
                direction:str|None=None, # 'all', '1->0' or '0->1'
@@ -394,25 +395,25 @@ def set_filter(self:CounterfactualViewer,
     if validity is not None: self.validity = validity
     self.index = 0; self._refresh()
 
-@patch_method
+@patch
 def go(self:CounterfactualViewer, i:int): # position among the filtered items (clipped)
     "Show the i-th filtered item."
     n = len(self.items)
     self.index = min(max(int(i), 0), max(n - 1, 0)); self._refresh()
 
-@patch_method
+@patch
 def step(self:CounterfactualViewer, n:int=1): # how many items to move (negative: back); wraps around
     "Move through the filtered items."
     if self.items: self.index = (self.index + n) % len(self.items)
     self._refresh()
 
-@patch_method
+@patch
 def attach_captions(self:CounterfactualViewer, captions): # one per record, a dict by record id, or `Caption` records
     "Add (or replace) stage-2 captions."
     self.captions.update(_caption_map(captions, self.records)); self._refresh()
     return self
 
-@patch_method
+@patch
 def current(self:CounterfactualViewer) -> dict|None:
     "What is shown now: the record, its note and caption, a text line, the images (None when the filter is empty)."
     its = self.items
@@ -428,7 +429,7 @@ def current(self:CounterfactualViewer) -> dict|None:
 
 
 # %% ../nbs/04_counterfactuals.ipynb #i6v00003
-@patch_method
+@patch
 def widget(self:CounterfactualViewer):
     "The ipywidgets view (built once): slider, buttons, filters, images, probabilities, text, note and caption."
     if self._root is not None: return self._root
@@ -453,7 +454,7 @@ def widget(self:CounterfactualViewer):
     self._refresh()
     return self._root
 
-@patch_method
+@patch
 def _refresh(self:CounterfactualViewer):
     "Write the state into the widgets (when built)."
     if self._w is None: return
@@ -474,14 +475,14 @@ def _refresh(self:CounterfactualViewer):
     w['note'].value = f"<i>{c['note']}</i>" if c and c['note'] else ''
     w['caption'].value = f"caption: <b>{c['caption']}</b>" if c and c['caption'] else ''
 
-@patch_method
+@patch
 def _ipython_display_(self:CounterfactualViewer):
     from IPython.display import display
     display(self.widget())
 
 
 # %% ../nbs/04_counterfactuals.ipynb #66149f94
-@patch_method
+@patch
 def snapshot(self:CounterfactualViewer):
     "A static picture of what the viewer shows now (HTML with PNG images), for saved notebooks and rendered docs, where widgets do not run."
     import base64, html

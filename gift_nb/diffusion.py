@@ -12,9 +12,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% ../nbs/04b_diffusion.ipynb #b3fed109
-from .core import default_device, from_hub, patch_method, progress, quantize, item_generator
+from .core import default_device, from_hub, progress, quantize, item_generator
 from .classifier import as_classifier
 from .counterfactuals import check_images, resolve_targets, item_ids, counterfactual_records, run_stats
 
@@ -100,7 +101,7 @@ class DiffusionCounterfactualExplainer:
                 f"guidance={self.guidance_scale}, proximity={self.proximity}:{self.proximity_scale})")
 
 # %% ../nbs/04b_diffusion.ipynb #i6d00005
-@patch_method
+@patch
 def _timesteps(self:DiffusionCounterfactualExplainer):
     "The timesteps run: the last `strength` fraction of the scheduler's schedule (as in diffusers' img2img)."
     sch = self.scheduler
@@ -111,7 +112,7 @@ def _timesteps(self:DiffusionCounterfactualExplainer):
     order = getattr(sch, 'order', 1)
     return sch.timesteps[(self.num_inference_steps - n_run) * order:]
 
-@patch_method
+@patch
 def _guide(self:DiffusionCounterfactualExplainer, x0, x_ref, target, out_size):
     "One guidance step on the predicted clean image x0 (in [-1,1]): toward the target class, back toward x_ref."
     with torch.enable_grad():
@@ -128,7 +129,7 @@ def _guide(self:DiffusionCounterfactualExplainer, x0, x_ref, target, out_size):
     pull = self.proximity_scale * (d if self.proximity == 'l2' else d.sign())
     return (x0.float() - step - pull), p_t
 
-@patch_method
+@patch
 def _denoise(self:DiffusionCounterfactualExplainer, x, target, gen, bar, callback, batch_start):
     "Noise a batch to t_start and denoise it with guidance; returns images in [0,1] at the model's size."
     sch, unet, dev = self.scheduler, self.unet, self.device
@@ -171,7 +172,7 @@ def _denoise(self:DiffusionCounterfactualExplainer, x, target, gen, bar, callbac
     return img
 
 # %% ../nbs/04b_diffusion.ipynb #i6d00006
-@patch_method
+@patch
 def __call__(self:DiffusionCounterfactualExplainer,
              images, # float `[N,3,H,W]` in [0,1] (another size than the model's: resized for the model, with a warning)
              target=None, # class to aim for: None (the other class), an int, or one per image

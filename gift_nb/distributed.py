@@ -9,6 +9,7 @@ __all__ = ['deal', 'LaunchFailed', 'Launch', 'open_run', 'sync_manifest', 'decla
 import os, re, signal
 from datetime import timedelta
 from pathlib import Path
+from fastcore.basics import patch
 
 # %% ../nbs/08b_distributed.ipynb #d0imp002
 import torch
@@ -63,8 +64,8 @@ def _env_int(name, default):
 def _on_sigterm(signum, frame):
     raise LaunchFailed("stopped by the launcher (SIGTERM): another process of the launch failed")
 
-@classmethod
-def _from_env(cls, timeout:float|None=None, # seconds to wait at a barrier (default: env GIFT_NB_DIST_TIMEOUT, else 6 h)
+@patch(cls_method=True)
+def from_env(cls:Launch, timeout:float|None=None, # seconds to wait at a barrier (default: env GIFT_NB_DIST_TIMEOUT, else 6 h)
              ) -> 'Launch':
     "The launch this process belongs to (joined once per process); a launch of one when no launcher started it."
     global _LAUNCH
@@ -84,28 +85,28 @@ def _from_env(cls, timeout:float|None=None, # seconds to wait at a barrier (defa
     if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _on_sigterm)
     _LAUNCH = cls(dist.get_rank(), dist.get_world_size(), local, _env_int('LOCAL_WORLD_SIZE', 1), group, timeout)
     return _LAUNCH
-Launch.from_env = _from_env
 
 # %% ../nbs/08b_distributed.ipynb #d0col001
 def _dist(): import torch.distributed as dist; return dist
 
+@patch
 def _failed(self:Launch, what:str, e:BaseException) -> LaunchFailed:
     msg = str(e).splitlines()[0] if str(e) else type(e).__name__
     m = re.search(r'Ranks? ([\d, ]+) failed to pass monitoredBarrier', msg)
     who = f"rank {m.group(1).strip()}" if m else ('rank 0' if self.rank != 0 else 'another rank')
     return LaunchFailed(f"{who} of the launch stopped or could not be reached during {what} ({msg[:200]}); "
                         f"this process (rank {self.rank}) stops too")
-Launch._failed = _failed
 
-def _barrier(self:Launch, what:str='a barrier', # what the processes wait for (named in the error)
+@patch
+def barrier(self:Launch, what:str='a barrier', # what the processes wait for (named in the error)
             ):
     "Wait until every process arrives; `LaunchFailed` naming the ranks that stopped."
     if not self.distributed: return
     try: _dist().monitored_barrier(group=self.group, timeout=timedelta(seconds=self.timeout), wait_all_ranks=True)
     except RuntimeError as e: raise self._failed(what, e) from None
-Launch.barrier = _barrier
 
-def _broadcast(self:Launch, obj=None, # rank 0's value (ignored on the other ranks)
+@patch
+def broadcast(self:Launch, obj=None, # rank 0's value (ignored on the other ranks)
                what:str='a broadcast'):
     "Rank 0's `obj`, on every rank (pickled)."
     if not self.distributed: return obj
@@ -113,18 +114,18 @@ def _broadcast(self:Launch, obj=None, # rank 0's value (ignored on the other ran
     try: _dist().broadcast_object_list(box, src=0, group=self.group)
     except RuntimeError as e: raise self._failed(what, e) from None
     return box[0]
-Launch.broadcast = _broadcast
 
-def _gather(self:Launch, obj, what:str='a gather') -> list:
+@patch
+def gather(self:Launch, obj, what:str='a gather') -> list:
     "Every rank's `obj`, in rank order, on every rank."
     if not self.distributed: return [obj]
     out = [None] * self.world_size
     try: _dist().all_gather_object(out, obj, group=self.group)
     except RuntimeError as e: raise self._failed(what, e) from None
     return out
-Launch.gather = _gather
 
-def _check_same(self:Launch, value, # e.g. a config hash
+@patch
+def check_same(self:Launch, value, # e.g. a config hash
                 what:str='config', # named in the error
                ):
     "A `ValueError` on every rank when some rank's `value` differs from rank 0's."
@@ -133,10 +134,11 @@ def _check_same(self:Launch, value, # e.g. a config hash
     if bad: raise ValueError(f"the processes of this launch were started with different {what}s: rank{'s' * (len(bad) > 1)} "
                              f"{', '.join(map(str, bad))} differ{'s' * (len(bad) == 1)} from rank 0 ({str(vals[bad[0]])[:16]}… vs "
                              f"{str(vals[0])[:16]}…): start every process with the same config file and arguments")
-Launch.check_same = _check_same
+
 
 # %% ../nbs/08b_distributed.ipynb #d0onm001
-def _on_main(self:Launch, fn, # called on rank 0 only
+@patch
+def on_main(self:Launch, fn, # called on rank 0 only
              share=lambda v: v, # what of its result the other ranks receive (must pickle)
              what:str='rank 0 work'):
     "`fn()` on rank 0; its shared result (or its exception, re-raised with the same type and message) on every rank."
@@ -154,7 +156,7 @@ def _on_main(self:Launch, fn, # called on rank 0 only
         except Exception: e = RuntimeError(got[2])
         raise e
     return got[1]
-Launch.on_main = _on_main
+
 
 # %% ../nbs/08b_distributed.ipynb #d0run001
 def open_run(launch:Launch, # the launch (`Launch.from_env()`)

@@ -10,9 +10,10 @@ __all__ = ['INSTRUCTION_TEMPLATES', 'QUESTION_TEMPLATE', 'instruction', 'detecto
 import copy, re, warnings
 import numpy as np
 import torch
+from fastcore.basics import patch
 
 # %% ../nbs/07a_edit_intervener.ipynb #2092de65
-from .core import Hypothesis, default_device, from_hub, item_seed, patch_method, progress
+from .core import Hypothesis, default_device, from_hub, item_seed, progress
 from .world import AtLeast, And, Not, Or, Rule, exists, parse_rule
 from .verification import Intervener, InterventionResult, Unverifiable, as_base, as_hypothesis, rule_of
 
@@ -157,7 +158,7 @@ class DiffusionEditIntervener(Intervener):
         return cls(pipe, device=dev, model_id=str(path_or_id), **kwargs)
 
 # %% ../nbs/07a_edit_intervener.ipynb #21aac81e
-@patch_method
+@patch
 def edit(self:DiffusionEditIntervener,
          images:torch.Tensor, # [N,3,H,W] in [0,1]
          instructions:list, # one instruction per image
@@ -187,7 +188,7 @@ def edit(self:DiffusionEditIntervener,
         out[i:i + len(y)] = y.clamp(0, 1)
     return out
 
-@patch_method
+@patch
 def __call__(self:DiffusionEditIntervener, base, hypothesis, present:bool, seed:int=0) -> InterventionResult:
     "Edit every base image with the hypothesis's add (`present`) or remove instruction, then run the edit check."
     base, h = as_base(base), as_hypothesis(hypothesis)

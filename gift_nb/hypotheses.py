@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
+from fastcore.basics import patch
 
 # %% ../nbs/06_hypotheses.ipynb #3701c382
 from .core import Caption, Counterfactual, Hypothesis, progress, record_from_dict, moved_names
@@ -354,9 +355,7 @@ class CaptionAggregator:
     def __repr__(self): return f"CaptionAggregator(max_per_class={self.max_per_class}, max_attrs={self.max_attrs})"
 
 # %% ../nbs/06_hypotheses.ipynb #7919c1bf
-from .core import patch_method
-
-@patch_method
+@patch
 def _free_effects(self:CaptionAggregator, items) -> dict:
     "cluster name -> (effects over items, member phrases), from the clauses outside the grammar."
     per_item = [[p for c in it.clauses if c.edit == 'unknown' for p in extract_phrases(c.text)] for it in items]
@@ -377,7 +376,7 @@ def _free_effects(self:CaptionAggregator, items) -> dict:
     return out
 
 # %% ../nbs/06_hypotheses.ipynb #859ce0f0
-@patch_method
+@patch
 def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of, clauses=(), absences=False):
     "Candidates for class k: scored concepts, combinations, refinements, counts, phrase clusters (and absences: `absences`)."
     n_k = int((signs != 0).sum())
@@ -421,7 +420,7 @@ def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of,
         if ok(c): out.append(c)
     return out
 
-@patch_method
+@patch
 def _refinement_candidates(self:CaptionAggregator, good, clauses, cand, ok, score_of) -> list:
     "Refinements of the best concepts, one attribute at a time, kept when they score within `refine_tol` of every simpler concept, or above."
     level = [c for c in good if len(c.rule.concept.attrs) == self.max_attrs][:self.n_refine]
@@ -439,7 +438,7 @@ def _refinement_candidates(self:CaptionAggregator, good, clauses, cand, ok, scor
     return out
 
 # %% ../nbs/06_hypotheses.ipynb #0a8bb2d3
-@patch_method
+@patch
 def _absence_candidates(self:CaptionAggregator, single, top, cand, ok, signs, gain, mixed_only=False) -> list:
     "Absences of concepts for one class, alone, beside a present concept (`a & ~b`) and paired (`~a & ~b`); `mixed_only`: only `a & ~b`."
     neg = [c for c in sorted((cand(~exists(c), 'absence', -e) for c, e in single.items()), key=Candidate.key) if ok(c)]
@@ -461,7 +460,7 @@ def _absence_candidates(self:CaptionAggregator, single, top, cand, ok, signs, ga
 
 
 # %% ../nbs/06_hypotheses.ipynb #58ddc8a7
-@patch_method
+@patch
 def _finish(self:CaptionAggregator, cands, items, binary, source='aggregator') -> list:
     "Normalise class 0 to class 1 (binary tasks), rank, merge duplicates, cap per class; `Hypothesis` records."
     by_k = defaultdict(list)
@@ -504,7 +503,7 @@ def _finish(self:CaptionAggregator, cands, items, binary, source='aggregator') -
     return out
 
 # %% ../nbs/06_hypotheses.ipynb #ea7be0fa
-@patch_method
+@patch
 def __call__(self:CaptionAggregator,
              captions, # `Caption` records of stage 2 (or their dicts, or (text, direction) pairs)
              classes=None, # classes to explain (default: every class seen in the directions)

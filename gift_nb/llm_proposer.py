@@ -13,9 +13,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 import numpy as np
 _logger = logging.getLogger('gift_nb')
+from fastcore.basics import patch
 
 # %% ../nbs/06a_llm_proposer.ipynb #ab4755e3
-from .core import Caption, Hypothesis, patch_method
+from .core import Caption, Hypothesis
 from .runs import ModelCache
 from .world import SYNONYMS, parse_rule, rule_from_json
 from .hypotheses import CaptionAggregator, Candidate, canonical, flip_items, flip_signs, local_effect, score_effects
@@ -259,7 +260,7 @@ class LLMProposer:
     def __repr__(self): return f"LLMProposer({self.model_id!r}, max_per_class={self.max_per_class})"
 
 # %% ../nbs/06a_llm_proposer.ipynb #1aa71b29
-@patch_method
+@patch
 def __call__(self:LLMProposer,
              captions, # `Caption` records (or dicts, or (text, direction) pairs)
             ) -> list:
@@ -287,7 +288,7 @@ def __call__(self:LLMProposer,
     self.log['fallback'] = False
     return self._hypotheses(props, items)
 
-@patch_method
+@patch
 def _hypotheses(self:LLMProposer, props, items) -> list:
     "Parse, score, normalise, deduplicate and cap the LLM's proposals."
     seen = sorted({it.src for it in items} | {it.dst for it in items})

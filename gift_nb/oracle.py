@@ -13,9 +13,10 @@ import itertools, json, math, os, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
+from fastcore.basics import patch
 
 # %% ../nbs/03_oracle.ipynb #a3ff3b12
-from .core import Verification, format_table, item_rng, patch_method, progress
+from .core import Verification, format_table, item_rng, progress
 
 # %% ../nbs/03_oracle.ipynb #94105128
 def wilson_ci(successes, # number of successes (int or array)
@@ -250,17 +251,17 @@ class OracleTable:
         return f"<table><caption>{cap}</caption><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 # %% ../nbs/03_oracle.ipynb #407363a1
-@patch_method
+@patch
 def top(self:OracleTable, n:int=None) -> Verification|list:
     "The best row (`n=None`) or the `n` best rows."
     return (self.rows[0] if self.rows else None) if n is None else self.rows[:n]
 
-@patch_method
+@patch
 def rules(self:OracleTable) -> list:
     "The rules of the rows, in rank order."
     return [rule_from_json(r.rule) for r in self.rows]
 
-@patch_method
+@patch
 def find(self:OracleTable, rule, # a world Rule, its text, or its JSON tree
         ) -> Verification|None:
     "The row of `rule` (same JSON tree, else the same text), or None."
@@ -271,26 +272,25 @@ def find(self:OracleTable, rule, # a world Rule, its text, or its JSON tree
             return r
     return None
 
-@patch_method
+@patch
 def to_dict(self:OracleTable) -> dict:
     "Plain JSON-able dict: meta and rows."
     return {'meta': self.meta, 'rows': [r.to_dict() for r in self.rows]}
 
-@patch_method
+@patch
 def save(self:OracleTable, path): # a .json file
     "Write the table as JSON."
     Path(path).write_text(json.dumps(self.to_dict(), indent=1))
 
-@classmethod
-def _from_dict(cls, d:dict): return cls([Verification.from_dict(r) for r in d['rows']], d.get('meta'))
+@patch(cls_method=True)
+def from_dict(cls:OracleTable, d:dict): return cls([Verification.from_dict(r) for r in d['rows']], d.get('meta'))
 
-@classmethod
-def _load(cls, path): return cls.from_dict(json.loads(Path(path).read_text()))
+@patch(cls_method=True)
+def load(cls:OracleTable, path): return cls.from_dict(json.loads(Path(path).read_text()))
 
-OracleTable.from_dict, OracleTable.load = _from_dict, _load
 
 # %% ../nbs/03_oracle.ipynb #81933255
-@patch_method
+@patch
 def plot(self:OracleTable, n:int=10, # how many of the best rules
          ax=None, # matplotlib axes to draw on (default: a new figure)
          threshold:float=None): # acceptance line (default: the rows' threshold)

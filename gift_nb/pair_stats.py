@@ -8,9 +8,10 @@ __all__ = ['pixel_colors', 'pair_blobs', 'blob_holds', 'PairStatsProposer', 'ora
 # %% ../nbs/06b_pair_stats.ipynb #e4fbe62d
 import itertools
 import numpy as np
+from fastcore.basics import patch
 
 # %% ../nbs/06b_pair_stats.ipynb #1b9645e7
-from .core import Counterfactual, patch_method, progress, record_from_dict
+from .core import Counterfactual, progress, record_from_dict
 from .world import ATTRIBUTES, COLOR_RGB, COLORS, And, AtLeast, Not, Or, concept, exists, parse_rule
 from .hypotheses import CaptionAggregator, FlipItem, canonical, flip_signs, parse_direction, random_edit
 
@@ -115,7 +116,7 @@ def _blob_concepts(blobs, max_attrs):
             for sub in itertools.combinations(names, r): out.add(concept(**{a: b[a] for a in sub}))
     return sorted(out, key=lambda c: (len(c.attrs), c.attrs))
 
-@patch_method
+@patch
 def __call__(self:PairStatsProposer,
              pairs, # stage 1's `Counterfactual` records (or dicts); invalid ones are skipped
              x, # their original images [N,3,H,W] in [0,1]

@@ -9,6 +9,7 @@ __all__ = ['GIFT']
 import base64, html, io, json, math, time, warnings
 from dataclasses import replace
 from pathlib import Path
+from fastcore.basics import patch
 
 # %% ../nbs/08_pipeline.ipynb #e6fa446d
 import numpy as np
@@ -94,43 +95,40 @@ class GIFT:
                 f"intervener={name(self._int, 'WorldIntervener')}, k={self.k})")
 
 # %% ../nbs/08_pipeline.ipynb #c4bafcf4
-@property
-def _counterfactuals(self:GIFT):
+@patch(as_prop=True)
+def counterfactuals(self:GIFT):
     "Stage 1's component (the default `CounterfactualExplainer` is built on first use)."
     if self._cf is None:
         from gift_nb.counterfactuals import CounterfactualExplainer
         self._cf = CounterfactualExplainer(self.classifier, k=self.k, show_progress=False)
     return self._cf
 
-@property
-def _captioner(self:GIFT):
+@patch(as_prop=True)
+def captioner(self:GIFT):
     "Stage 2's component (default: the shipped `ChangeCaptioner`)."
     if self._cap is None:
         from gift_nb.captioning import ChangeCaptioner
         self._cap = ChangeCaptioner(show_progress=False)
     return self._cap
 
-@property
-def _proposer(self:GIFT):
+@patch(as_prop=True)
+def proposer(self:GIFT):
     "Stage 3's component (default: `CaptionAggregator`)."
     if self._prop is None:
         from gift_nb.hypotheses import CaptionAggregator
         self._prop = CaptionAggregator(show_progress=False)
     return self._prop
 
-@property
-def _intervener(self:GIFT):
+@patch(as_prop=True)
+def intervener(self:GIFT):
     "Stage 4's component (default: `WorldIntervener`)."
     if self._int is None:
         from gift_nb.verification import WorldIntervener
         self._int = WorldIntervener()
     return self._int
 
-GIFT.counterfactuals, GIFT.captioner, GIFT.proposer, GIFT.intervener = _counterfactuals, _captioner, _proposer, _intervener
 
 # %% ../nbs/08_pipeline.ipynb #f5c73dfa
-from .core import patch_method
-
 def _timed(run, name, t0):
     "Add the seconds spent since `t0` to the stage's entry (saved by the `finish` that follows, in the same write)."
     e = run.manifest['stages'][name]
@@ -141,7 +139,7 @@ def _reuse(st) -> dict:
     how = 'reused' if st.found_done else 'resumed' if st.found else 'computed'
     return {'how': how, 'before': st.found, 'count': len(st)}
 
-@patch_method
+@patch
 def _split(self:GIFT, data, verify_on, seed):
     "(explain BaseSet, verify BaseSet or None, how the verify set was chosen, its config)."
     from gift_nb.verification import as_base, BaseSet
@@ -157,7 +155,7 @@ def _split(self:GIFT, data, verify_on, seed):
     order = np.random.default_rng(item_seed(seed, 'data', 'split')).permutation(n)
     return base.subset(sorted(order[n_v:])), base.subset(sorted(order[:n_v])), 'split', {'fraction': frac}
 
-@patch_method
+@patch
 def _stage_data(self:GIFT, run, data, verify_on):
     "Stage 0: store the explained and the verification items (PNGs, scenes) in `data.jsonl`."
     from gift_nb.verification import BaseSet, _check_fresh
@@ -197,7 +195,7 @@ def _reclassify(clf, recs, xc, k):
         out.append(r)
     return out
 
-@patch_method
+@patch
 def _stage_counterfactuals(self:GIFT, run, data, launch=None):
     launch = launch or Launch()
     st = declare(launch, run, 'counterfactuals', {'explainer': _component_config(self.counterfactuals, 'counterfactuals'), 'k': self.k,
@@ -228,7 +226,7 @@ def _stage_counterfactuals(self:GIFT, run, data, launch=None):
     _timed(run, 'counterfactuals', t0)
     return finish(launch, run, st, [i for _, ids in units for i in ids])
 
-@patch_method
+@patch
 def _stage_captions(self:GIFT, run, cfs, launch=None):
     launch = launch or Launch()
     cap = self.captioner
@@ -289,7 +287,7 @@ def _merge_user(hyps, extra) -> list:
             out[same] = replace(out[same], provenance={**out[same].provenance, 'user_supplied': True, 'user_text': u.text})
     return out
 
-@patch_method
+@patch
 def _stage_hypotheses(self:GIFT, run, caps, extra, cfs=None):
     prop = self.proposer
     pairs = getattr(prop, 'needs_pairs', False)   # it reads the image pairs (records, x, x'), never the captions
@@ -324,7 +322,7 @@ def _base_of(data, role):
     return BaseSet(images=torch.stack([data.load_image(d['image']) for d in ds]),
                    scenes=scenes if all(s is not None for s in scenes) else None, ids=[d['id'] for d in ds])
 
-@patch_method
+@patch
 def _stage_verification(self:GIFT, run, data, hyps, launch=None):
     from gift_nb.verification import verify
     launch = launch or Launch()
@@ -343,7 +341,7 @@ def _stage_verification(self:GIFT, run, data, hyps, launch=None):
     _timed(run, 'verification', t0)
     return finish(launch, run, st, list(hs))
 
-@patch_method
+@patch
 def _stage_oracle(self:GIFT, run, ver, launch=None):
     from gift_nb.oracle import shipped_oracle, oracle_effects, oracle_scenes
     launch = launch or Launch()
@@ -376,7 +374,7 @@ def _open_run(run_dir, seed, create=True):
         run_dir = tempfile.mkdtemp(prefix='gift-run-')
     return run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir, seed=seed, create=create)
 
-@patch_method
+@patch
 def _launch_hash(self:GIFT, data, run_dir, verify_on, extra, seed) -> str:
     "What every process of a launch must agree on: the components, the settings, the data, the run directory and the seed."
     from gift_nb.verification import as_base
@@ -393,7 +391,7 @@ def _first_images(data, n=2):
     base = as_base(data)
     return base.subset(range(min(n, len(base)))).get_images()
 
-@patch_method
+@patch
 def run(self:GIFT,
         data, # images [N,3,H,W] in [0,1], or a world batch (`make_dataset` output, a dict of images/scenes, a `BaseSet`)
         run_dir=None, # the run directory (a path or `RunDir`); None -> a new temporary folder
@@ -433,7 +431,7 @@ def run(self:GIFT,
     report.reuse = {st.name: _reuse(st) for st in stages}
     return report
 
-@patch_method
+@patch
 def run_stage(self:GIFT,
               stage:str, # one of 'counterfactuals', 'captions', 'hypotheses', 'verification', 'oracle'
               run_dir, # a run directory holding the earlier stages (finished)

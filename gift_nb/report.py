@@ -10,9 +10,10 @@ __all__ = ['STAGES', 'REPORT_GLOSSARY', 'Report', 'sparsity_score', 'object_chan
 import base64, html, io, json, math, warnings
 from pathlib import Path
 import numpy as np
+from fastcore.basics import patch
 
 # %% ../nbs/08a_report.ipynb #7e264138
-from .core import GLOSSARY, Hypothesis, Verification, _plain, _same, format_table, glossary_id, patch_method, render_glossary
+from .core import GLOSSARY, Hypothesis, Verification, _plain, _same, format_table, glossary_id, render_glossary
 from .runs import RunDir
 
 # %% ../nbs/08a_report.ipynb #51236c5d
@@ -110,7 +111,7 @@ class Report:
         return f"Report({len(self.verifications)} hypotheses verified, {len(self.accepted)} accepted; {best})"
 
 # %% ../nbs/08a_report.ipynb #6898b887
-@patch_method
+@patch
 def to_dict(self:Report) -> dict:
     "Plain JSON-able content."
     return {'format': 1, 'meta': self.meta, 'hypotheses': [h.to_dict() for h in self.hypotheses],
@@ -119,34 +120,33 @@ def to_dict(self:Report) -> dict:
             'reuse': self.reuse, 'oracle': self.oracle, 'examples': self.examples, 'edits': self.edits,
             'example_stats': self.example_stats}
 
-@patch_method
+@patch
 def to_json(self:Report, indent:int|None=1) -> str:
     "The report as JSON text (NaN written as NaN)."
     return json.dumps(_plain(self.to_dict(), 'report'), indent=indent)
 
-@classmethod
-def _from_dict(cls, d:dict):
+@patch(cls_method=True)
+def from_dict(cls:Report, d:dict):
     if not isinstance(d, dict) or d.get('format') != 1: raise ValueError("not a GIFT report (format 1)")
     return cls([Hypothesis.from_dict(h) for h in d['hypotheses']], [Verification.from_dict(v) for v in d['verifications']],
                d['meta'], d['flip_stats'], d['caption_stats'], d['proposer_log'], d['timings'], d['oracle'], d['examples'],
                d.get('reuse'), d.get('edits'), d.get('example_stats'))
 
-@classmethod
-def _from_json(cls, s:str): return cls.from_dict(json.loads(s))
-Report.from_dict, Report.from_json = _from_dict, _from_json
+@patch(cls_method=True)
+def from_json(cls:Report, s:str): return cls.from_dict(json.loads(s))
 
-@patch_method
+@patch
 def __eq__(self:Report, other):
     if not isinstance(other, Report): return NotImplemented
     return _same(json.loads(self.to_json()), json.loads(other.to_json()))
 
-@patch_method
+@patch
 def without_timings(self:Report) -> dict:
     "The report's content without its timings and how its stages were got (what two runs with the same inputs and seed share)."
     d = json.loads(self.to_json()); d.pop('timings'); d.pop('reuse'); return d
 
 # %% ../nbs/08a_report.ipynb #49a24fda
-@patch_method
+@patch
 def format(self:Report, n:int|None=None, # show the `n` best (None: all)
           ) -> str:
     "A fixed-width text table of the verified hypotheses, best first."
@@ -348,8 +348,8 @@ def _edit_examples(run, data, vers, intervener:dict, n_hypotheses:int=3, n_items
     return out, None
 
 # %% ../nbs/08a_report.ipynb #eca2c2a2
-@classmethod
-def _from_run(cls, run, # a `RunDir` or the path of a finished run
+@patch(cls_method=True)
+def from_run(cls:Report, run, # a `RunDir` or the path of a finished run
               n_examples:int=8, # example counterfactuals kept (half of each direction when possible), the best by `example_quality`
               max_scored:int=200, # valid counterfactuals scored to choose them (the first ones, in the run's order)
               n_edits:int=3, # hypotheses whose do(c=1) / do(c=0) edits are shown (the best ones; world interveners only)
@@ -398,7 +398,6 @@ def _from_run(cls, run, # a `RunDir` or the path of a finished run
     timings = {s: ent[s].get('seconds') for s in STAGES if s in ent}
     return cls(hyps, vers, meta, _flip_stats(cfs), _caption_stats(caps, log.get('log')), {**log.get('log', {}), 'warnings': log.get('warnings', [])},
                timings, oracle, ex, edits=edits, example_stats=ex_stats)
-Report.from_run = _from_run
 
 # %% ../nbs/08a_report.ipynb #406b5ea6
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}
@@ -450,12 +449,12 @@ REPORT_GLOSSARY = {  # the report's own terms, defined after `GLOSSARY` in its D
 }
 
 # %% ../nbs/08a_report.ipynb #ce3d06fc
-@patch_method
+@patch
 def _measured(self:Report, n:int) -> list:
     "The `n` best verifications that have per-image data (what the curves need)."
     return [v for h, v in self.pairs if v.n > 0 and (v.meta.get('per_image') or {}).get('ids')][:n]
 
-@patch_method
+@patch
 def plot_curves(self:Report, n:int=3, # the `n` best measured hypotheses, one column each
                 ax=None, # a 2 × n array of matplotlib axes (default: a new figure)
                ) -> tuple:
@@ -478,13 +477,13 @@ def plot_curves(self:Report, n:int=3, # the `n` best measured hypotheses, one co
     return fig, ax
 
 # %% ../nbs/08a_report.ipynb #f94a5662
-@patch_method
+@patch
 def _short_name(self:Report, k:int|None=None) -> str:
     k = self.meta.get('k', 1) if k is None else k
     names = self.meta.get('class_names') or []
     return names[k] if 0 <= k < len(names) else f"class {k}"
 
-@patch_method
+@patch
 def _flip(self:Report, d:str) -> str:
     "A flip direction in the classifier's words: '1->0' -> 'red_metal → not red_metal'."
     k, names = self.meta.get('k', 1), self.meta.get('class_names') or []
@@ -492,7 +491,7 @@ def _flip(self:Report, d:str) -> str:
     out = names[1 - k] if len(names) == 2 and k in (0, 1) else f"not {into}"
     return f"{into} → {out}" if d == '1->0' else f"{out} → {into}"
 
-@patch_method
+@patch
 def _table_html(self:Report, pairs) -> str:
     rows = []
     for i, (h, v) in enumerate(pairs, 1):
@@ -513,7 +512,7 @@ def _table_html(self:Report, pairs) -> str:
             f"<th>{_term('P̂NS')} {_term('[95% CI]', 'Wilson interval')}</th><th>{_term('P̂S')}</th><th>{_term('P̂N')}</th>"
             f"<th>{_term('status', 'accepted / rejected / inconclusive')}</th>{oh}</tr>{''.join(rows)}</table>")
 
-@patch_method
+@patch
 def _curves_html(self:Report, n:int=3) -> str:
     from matplotlib.figure import Figure
     vs = self._measured(n)
@@ -532,7 +531,7 @@ def _flags_html(q) -> str:
     fl = (q or {}).get('flags') or []
     return f"<div class='flag'>⚠ suspicious: {'; '.join(_e(t) for _, t in fl)}</div>" if fl else ''
 
-@patch_method
+@patch
 def _examples_html(self:Report) -> str:
     if not self.examples: return '<p>No valid counterfactual to show.</p>'
     out = []
@@ -545,7 +544,7 @@ def _examples_html(self:Report) -> str:
                    f"p {e['p_before']:.2f} → {e['p_after']:.2f}<br><i>{_e(e['caption'] or '(no caption)')}</i>{score}{_flags_html(q)}</div>")
     return ''.join(out)
 
-@patch_method
+@patch
 def _examples_intro(self:Report) -> str:
     s, name = self.example_stats, self._short_name()
     head = (f"Each pair: the original x and the {_term('counterfactual')} x' (8-bit, as stored), the flip, the classifier's "
@@ -560,7 +559,7 @@ def _examples_intro(self:Report) -> str:
             + (f" ({why})" if why else '') + "; a flagged one is shown, outlined in red with its reasons, only when too few "
             "clean ones remain.</p>")
 
-@patch_method
+@patch
 def _edits_html(self:Report) -> str:
     note = self.meta.get('edits_note')
     if not self.edits: return f"<p>{_e(note) if note else 'No intervention to show: no hypothesis was measured.'}</p>"
@@ -580,7 +579,7 @@ def _edits_html(self:Report) -> str:
             f"stage 4's seeded edits.</p>" + ''.join(out))
 
 # %% ../nbs/08a_report.ipynb #f1669f90
-@patch_method
+@patch
 def _stats_html(self:Report) -> str:
     fs, cs = self.flip_stats, self.caption_stats
     dirs = ''.join(f"<tr><td class='l'>{_e(self._flip(d))}</td><td>{s['n']}</td><td>{s['valid']}</td><td>{_f(s['flip_rate'], 2)}</td></tr>"
@@ -597,7 +596,7 @@ def _stats_html(self:Report) -> str:
     return f"<h3>Stage 1: counterfactuals</h3>{flips}<h3>Stage 2: captions</h3>{caps}"
 
 
-@patch_method
+@patch
 def _timings_html(self:Report) -> str:
     t = {k: v for k, v in self.timings.items() if v is not None}
     def how(k):
@@ -612,14 +611,14 @@ def _timings_html(self:Report) -> str:
             f"<tr><td class='l'><b>total</b></td><td>{sum(t.values()):.1f}</td>" + ("<td></td>" if col else '') + "</tr></table>")
 
 # %% ../nbs/08a_report.ipynb #bbffb4d5
-@patch_method
+@patch
 def title(self:Report) -> str:
     "The page's title: the class explained, in the classifier's words when it names its classes."
     names = self.meta.get('class_names')
     return f"GIFT report: what makes the classifier predict {self.class_name()}" if names else \
            f"GIFT report: {self.meta.get('task') or 'the classifier'}, {self.class_name()}"
 
-@patch_method
+@patch
 def to_html(self:Report, path:str|Path|None=None, # also write the page to this file
            ) -> str:
     "A self-contained HTML page of the report (images inline); written to `path` when given."
@@ -660,13 +659,13 @@ def to_html(self:Report, path:str|Path|None=None, # also write the page to this 
         _atomic_write(Path(path), page.encode())
     return page
 
-@patch_method
+@patch
 def _repr_html_(self:Report) -> str:
     "The page's body, for notebooks."
     page = self.to_html()
     return page[page.index('<body>') + 6:page.rindex('</body>')].replace('<h1>', '<h3>').replace('</h1>', '</h3>')
 
-@patch_method
+@patch
 def save(self:Report, folder:str|Path) -> dict:
     "Write `report.json` and `report.html` into `folder`; returns their paths."
     from gift_nb.core import _atomic_write

@@ -10,6 +10,7 @@ __all__ = ['MANIFEST_VERSION', 'CACHE_MODES', 'disk_error', 'read_jsonl', 'confi
 import errno, hashlib, json, os, re, shutil, tempfile, warnings
 from pathlib import Path
 from typing import Callable, Iterable
+from fastcore.basics import patch
 
 # %% ../nbs/00a_runs.ipynb #r00imp02
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 
 # %% ../nbs/00a_runs.ipynb #r00imp03
 from .core import (Record, _atomic_write, _check_seed, _logger, _named, _plain, image_hash, item_generator,
-                          item_rng, patch_method, record_from_dict, save_png, load_png)
+                          item_rng, record_from_dict, save_png, load_png)
 
 # %% ../nbs/00a_runs.ipynb #1f354406
 def _append_jsonl(path:Path, obj:dict):
@@ -179,7 +180,7 @@ def _invalidate_from(run:RunDir, name:str, why:str):
     run.note(f"stage {name!r} {why}: removed and will rerun: {', '.join(gone)}")
 
 # %% ../nbs/00a_runs.ipynb #dcc5304d
-@patch_method
+@patch
 def stage(self:RunDir,
            name:str, # stage name; also the file name `<name>.jsonl`
            config:dict, # everything that changes this stage's output (model ids, parameters)
@@ -258,7 +259,7 @@ class Stage:
     def __repr__(self): return f"Stage({self.name!r}, {self.entry['status']}, {len(self)} records)"
 
 # %% ../nbs/00a_runs.ipynb #a584ee6b
-@patch_method
+@patch
 def append(self:Stage,
             record:Record|dict, # a record with an `id`, or a plain JSON-able dict with an 'id' key
            ):
@@ -275,7 +276,7 @@ def append(self:Stage,
     self._records.append(record); self._ids.add(rid)
 
 # %% ../nbs/00a_runs.ipynb #817464c5
-@patch_method
+@patch
 def save_image(self:Stage,
                 name:str, # file name without extension, e.g. the item id
                 image, # float [3,H,W] in [0,1]
@@ -286,7 +287,7 @@ def save_image(self:Stage,
     save_png(self.run.path/rel, image)
     return rel
 
-@patch_method
+@patch
 def load_image(self:Stage,
                 rel:str, # a path returned by `save_image`
                ) -> torch.Tensor:
@@ -295,7 +296,7 @@ def load_image(self:Stage,
     if not p.is_relative_to(self.run.path.resolve()): raise ValueError(f"{rel!r} is outside the run directory")
     return load_png(p)
 
-@patch_method
+@patch
 def finish(self:Stage,
            order:list|None=None, # record ids in the order the stage's file must list them (others follow, as found)
           ):
@@ -310,12 +311,12 @@ def finish(self:Stage,
     return self
 
 # %% ../nbs/00a_runs.ipynb #dfed5066
-@patch_method
+@patch
 def rng(self:Stage, item_id:str|int) -> np.random.Generator:
     "numpy Generator for one item of this stage."
     return item_rng(self.run.seed, self.name, item_id)
 
-@patch_method
+@patch
 def generator(self:Stage, item_id:str|int, device:str|torch.device='cpu') -> torch.Generator:
     "torch Generator for one item of this stage."
     return item_generator(self.run.seed, self.name, item_id, device)
@@ -331,7 +332,7 @@ def _raw_lines(path:Path) -> list[tuple]:
     lines = path.read_bytes().split(b'\n')[:-1]   # the last element is b'' or a torn line
     return [(_record_id(json.loads(l)), l + b'\n') for l in lines if l.strip()]
 
-@patch_method
+@patch
 def merge(self:Stage,
           order:list|None=None, # record ids in the order the file must list them; ids not listed follow, in the order found
          ):
@@ -364,7 +365,7 @@ def _alive(pid:int) -> bool:
     try: return Path(f"/proc/{pid}/stat").read_text().rsplit(')', 1)[1].split()[0] != 'Z'
     except (OSError, IndexError): return True
 
-@patch_method
+@patch
 def lock(self:RunDir,
          world_size:int=1, # processes of this launch (recorded in the lock and the manifest)
         ) -> Path:
@@ -390,7 +391,7 @@ def lock(self:RunDir,
                              f"finish, or, if that process is gone (e.g. its node crashed), delete {p} and run again") from None
     raise RunDirBusy(f"could not take the lock {p}: delete it and run again")
 
-@patch_method
+@patch
 def unlock(self:RunDir):
     "Release the lock this process took (no-op otherwise)."
     p = getattr(self, '_lock', None)
@@ -436,7 +437,7 @@ class ModelCache:
     def __repr__(self): return f"ModelCache({str(self.path)!r}, mode={self.mode!r}, {len(self)} entries)"
 
 # %% ../nbs/00a_runs.ipynb #e38c5285
-@patch_method
+@patch
 def key(self:ModelCache,
          model_id:str, # the model's name or path
          prompt:str, # the full prompt (chat messages can be passed as their JSON text)
@@ -450,7 +451,7 @@ def key(self:ModelCache,
     blob = json.dumps([model_id, prompt, hashes, _plain(params or {}, 'params')], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
-@patch_method
+@patch
 def get_or_call(self:ModelCache,
                  model_id:str, # the model's name or path
                  prompt:str, # the full prompt

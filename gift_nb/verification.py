@@ -13,9 +13,10 @@ from collections import Counter
 from dataclasses import dataclass
 import numpy as np
 import torch
+from fastcore.basics import patch
 
 # %% ../nbs/07_verification.ipynb #7f7de837
-from .core import Hypothesis, Verification, default_device, image_hash, item_rng, item_seed, patch_method, progress, moved_names
+from .core import Hypothesis, Verification, default_device, image_hash, item_rng, item_seed, progress, moved_names
 from .oracle import OracleTable, _rank_key, agreement, all_concepts, bootstrap_ci, decide, effect_metrics, wilson_ci
 from .world import (AtLeast, And, Not, Or, Rule, Scene, exists, get_task, intervene, parse_rule, render,
                            rule_from_json)
@@ -513,7 +514,7 @@ class VerificationViewer:
         return self.results[self.index]
 
 # %% ../nbs/07_verification.ipynb #285ea7ec
-@patch_method
+@patch
 def select(self:VerificationViewer, i:int):
     "Show result `i` (clamped to the list)."
     i = max(0, min(len(self.results) - 1, int(i)))
@@ -523,7 +524,7 @@ def select(self:VerificationViewer, i:int):
         self._show()
     return self
 
-@patch_method
+@patch
 def _curves_png(self:VerificationViewer, v):
     from matplotlib.figure import Figure
     sweep = self.sweeps.get(v.hypothesis)
@@ -534,7 +535,7 @@ def _curves_png(self:VerificationViewer, v):
     fig.tight_layout()
     return _png(fig)
 
-@patch_method
+@patch
 def example_edits(self:VerificationViewer, v=None) -> dict|None:
     "Base images and both edits for the first `n_examples` measured items of `v` (None without intervener/base)."
     v = v or self.current
@@ -549,7 +550,7 @@ def example_edits(self:VerificationViewer, v=None) -> dict|None:
     return {'ids': ids, 'base': sub.get_images(), 'do1': r1.images, 'do0': r0.images,
             'p': [(pi['p_orig'][j], pi['p_do1'][j], pi['p_do0'][j]) for j in range(len(ids))]}
 
-@patch_method
+@patch
 def _examples_png(self:VerificationViewer, ex):
     from matplotlib.figure import Figure
     n = len(ex['ids'])
@@ -562,7 +563,7 @@ def _examples_png(self:VerificationViewer, ex):
     fig.tight_layout()
     return _png(fig)
 
-@patch_method
+@patch
 def _show(self:VerificationViewer):
     v = self.current
     self.metrics.value = metrics_html(v)
@@ -576,7 +577,7 @@ def _show(self:VerificationViewer):
     self.note.value = ('' if curves else '<i>no curves: nothing was measured</i>') + \
                       ('' if ex else '<br><i>no example edits: pass intervener= and base= to see them</i>')
 
-@patch_method
+@patch
 def state(self:VerificationViewer) -> dict:
     "What is on show, as plain Python (for tests and scripts)."
     v = self.current
@@ -586,7 +587,7 @@ def state(self:VerificationViewer) -> dict:
             'has_strength_curve': v.hypothesis in self.sweeps, 'options': [o[0] for o in self.dropdown.options]}
 
 # %% ../nbs/07_verification.ipynb #f98bcd2d
-@patch_method
+@patch
 def snapshot(self:VerificationViewer):
     "A static picture of the result on show (HTML: metrics, curves, example edits), for saved notebooks and rendered docs, where widgets do not run."
     import base64

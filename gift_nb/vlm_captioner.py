@@ -10,9 +10,10 @@ import warnings
 from pathlib import Path
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% ../nbs/05b_vlm_captioner.ipynb #8090fd36
-from .core import default_device, from_hub, image_hash, patch_method, progress
+from .core import default_device, from_hub, image_hash, progress
 from .runs import ModelCache, CacheMiss
 from .captioning import Captioner, NO_CHANGE, _check_pair
 from .world import ATTRIBUTES
@@ -80,7 +81,7 @@ class VLMCaptioner(Captioner):
         return self.processor.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
 
 # %% ../nbs/05b_vlm_captioner.ipynb #9b2e965c
-@patch_method
+@patch
 def _generate(self:VLMCaptioner, b, a):
     "Captions for a batch of pairs (no cache)."
     if self.upscale:
@@ -94,7 +95,7 @@ def _generate(self:VLMCaptioner, b, a):
         out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, **self.generate_kwargs)
     return [t.strip() for t in self.processor.batch_decode(out[:, inputs['input_ids'].shape[1]:], skip_special_tokens=True)]
 
-@patch_method
+@patch
 def __call__(self:VLMCaptioner,
              before, # images x, float [N,3,H,W] in [0,1]
              after, # images x', same shape

@@ -13,9 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from fastcore.basics import patch
 
 # %% ../../nbs/baselines/10_craft.ipynb #3443aa0c
-from ..core import default_device, patch_method, progress, progress_enabled
+from ..core import default_device, progress, progress_enabled
 
 # %% ../../nbs/baselines/10_craft.ipynb #c19a47fd
 def grid_boxes(height:int, # image height
@@ -184,13 +185,13 @@ class Craft:
         return craft
 
 # %% ../../nbs/baselines/10_craft.ipynb #fa1824dd
-@patch_method
+@patch
 def _show(self:Craft, n:int):
     "Show a bar over `n` items: as told by `show_progress`, else only for long jobs (over 20 batches) and never in tests."
     if self.show_progress is not None: return bool(self.show_progress)
     return progress_enabled() and n > 20 * self.batch_size
 
-@patch_method
+@patch
 def _batched(self:Craft, f, x, desc):
     "Apply `f` to `x` in batches of `batch_size` on the device, without gradients; float32 on the cpu."
     outs = []
@@ -200,7 +201,7 @@ def _batched(self:Craft, f, x, desc):
             outs.append(torch.as_tensor(out).float().cpu())
     return torch.cat(outs)
 
-@patch_method
+@patch
 def _check_images(self:Craft, images, name='images'):
     if isinstance(images, np.ndarray): images = torch.from_numpy(images)
     if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim != 4:
@@ -221,7 +222,7 @@ def _check_latent(A):
                          "(gift_nb.classifier.signed_split).")
     return A
 
-@patch_method
+@patch
 def latent(self:Craft, images) -> torch.Tensor:
     "Activations `input_to_latent(images)`, checked non-negative: `[N, p, h, w]` or `[N, p]`."
     return _check_latent(self._batched(self.input_to_latent, self._check_images(images), 'latent'))
@@ -229,7 +230,7 @@ def latent(self:Craft, images) -> torch.Tensor:
 # %% ../../nbs/baselines/10_craft.ipynb #7eaaa76b
 def _pool(A): return A.mean((2, 3)) if A.ndim == 4 else A
 
-@patch_method
+@patch
 def fit(self:Craft, images, # images of the class to explain `[N, C, H, W]` (CRAFT suggests hundreds)
         k:int|None=None, # the class explained (default: the one given at construction)
        ) -> Craft:
@@ -250,7 +251,7 @@ def fit(self:Craft, images, # images of the class to explain `[N, C, H, W]` (CRA
     return self._fit_activations(A, crops, np.concatenate([np.repeat(np.arange(N), len(boxes))[:, None], np.tile(boxes, (N, 1))], 1),
                                  (H, W), k)
 
-@patch_method
+@patch
 def _encode_crops(self:Craft, crops, # crops `[n, C, h, w]`
                   size): # (h, w) the model takes
     "Pooled, checked activations `[n, p]` of crops resized to `size`."
@@ -258,7 +259,7 @@ def _encode_crops(self:Craft, crops, # crops `[n, C, h, w]`
                                                if tuple(c.shape[-2:]) != size else c)
     return _pool(_check_latent(self._batched(encode, crops, 'crops')))
 
-@patch_method
+@patch
 def _fit_activations(self:Craft, A, # pooled crop activations `[n_crops, p]`
                      crops, # the crops `[n_crops, C, patch, patch]`
                      crop_boxes, # (image, top, left) of each crop `[n_crops, 3]`
@@ -287,11 +288,11 @@ def _fit_activations(self:Craft, A, # pooled crop activations `[n_crops, p]`
     self.importances = self.sobol_per_image = None
     return self
 
-@patch_method
+@patch
 def _need_fit(self:Craft):
     if self.W is None: raise RuntimeError("this Craft is not fitted: call craft.fit(images_of_the_class, k=...) first")
 
-@patch_method
+@patch
 def transform(self:Craft, images, # images `[N, C, H, W]` (any size the model accepts)
               spatial:bool=True, # codes per spatial location (True) or of the pooled activations (False)
              ) -> torch.Tensor:
@@ -299,7 +300,7 @@ def transform(self:Craft, images, # images `[N, C, H, W]` (any size the model ac
     self._need_fit()
     return self._codes(self.latent(images), spatial)
 
-@patch_method
+@patch
 def _codes(self:Craft, A, # activations `[N, p, h, w]` or `[N, p]` (from `latent`)
            spatial:bool=True):
     "`transform` on activations already computed."
@@ -307,7 +308,7 @@ def _codes(self:Craft, A, # activations `[N, p, h, w]` or `[N, p]` (from `latent
     N, p, h, w = A.shape
     return nnls(A.permute(0, 2, 3, 1).reshape(-1, p), self.W).reshape(N, h, w, -1)
 
-@patch_method
+@patch
 def decode(self:Craft, U:torch.Tensor, # codes `[..., r]` (e.g. `[N, h, w, r]` maps)
           ) -> torch.Tensor:
     "Activations rebuilt from codes, `U W`, in the model's layout (`[N, p, h, w]` for maps)."
@@ -316,7 +317,7 @@ def decode(self:Craft, U:torch.Tensor, # codes `[..., r]` (e.g. `[N, h, w, r]` m
     return A.permute(0, 3, 1, 2) if A.ndim == 4 else A
 
 # %% ../../nbs/baselines/10_craft.ipynb #b15d350d
-@patch_method
+@patch
 def _masked_logits(self:Craft, U, # codes `[n_img, h, w, r]` or `[n_img, r]`
                    masks, # masks `[m, r]`, shared by all images, or `[n_img, m, r]`
                    k:int, desc='sobol', show=None):
@@ -340,7 +341,7 @@ def _masked_logits(self:Craft, U, # codes `[n_img, h, w, r]` or `[n_img, r]`
             out[s:s + len(idx)] = z[:, k].float().cpu()
     return out.reshape(n_img, m)
 
-@patch_method
+@patch
 def estimate_importance(self:Craft, images, # images of the class `[N, C, H, W]` (e.g. those given to `fit`)
                         k:int|None=None, # the class explained (default: the fitted one)
                         nb_design:int=32, # N of the quasi-random design (CRAFT: 32)
@@ -350,7 +351,7 @@ def estimate_importance(self:Craft, images, # images of the class `[N, C, H, W]`
     self._need_fit()
     return self._importance(self.transform(images), k, nb_design, sampler)
 
-@patch_method
+@patch
 def _importance(self:Craft, U, # codes `[N, h, w, r]` or `[N, r]` (from `transform`)
                 k=None, nb_design:int=32, sampler:str='halton'):
     "`estimate_importance` on codes already computed."
@@ -363,7 +364,7 @@ def _importance(self:Craft, U, # codes `[N, h, w, r]` or `[N, r]` (from `transfo
     return self.importances
 
 # %% ../../nbs/baselines/10_craft.ipynb #7106ffc3
-@patch_method
+@patch
 def gradient_importance(self:Craft, images, # images `[N, C, H, W]`
                         k:int|None=None, # class explained (default: the fitted one)
                        ) -> np.ndarray:
@@ -382,7 +383,7 @@ def gradient_importance(self:Craft, images, # images `[N, C, H, W]`
 
 def _auc(y, r): return float(((y[1:] + y[:-1]) / 2).sum() / r)   # trapezoid area, x in [0, 1]
 
-@patch_method
+@patch
 def concept_fidelity(self:Craft, images, # images of the class `[N, C, H, W]` (ideally not those importance was estimated on)
                      rankings:dict|None=None, # name -> importances `[r]` or `[N, r]` (default: sobol and gradient)
                      k:int|None=None, # class explained (default: the fitted one)
@@ -431,7 +432,7 @@ def row_percentile(x:torch.Tensor, # values `[R, M]`
     v_lo = x.kthvalue(lo + 1, dim=1).values
     return v_lo if hi == lo else v_lo + (pos - lo) * (x.kthvalue(hi + 1, dim=1).values - v_lo)
 
-@patch_method
+@patch
 def concept_maps(self:Craft, images, # images `[N, C, H, W]`
                  percentile:float=90, # keep values above this percentile of each concept over `images` (0: keep all)
                 ) -> torch.Tensor:
@@ -445,7 +446,7 @@ def concept_maps(self:Craft, images, # images `[N, C, H, W]`
         m = torch.where(m > thr[None, :, None, None], m, torch.zeros(()))
     return m
 
-@patch_method
+@patch
 def top_crops(self:Craft, concept:int, # concept index
               n:int=10, # number of crops
              ) -> torch.Tensor:
@@ -454,7 +455,7 @@ def top_crops(self:Craft, concept:int, # concept index
     if not 0 <= concept < self.n_concepts: raise ValueError(f"concept must be in 0..{self.n_concepts - 1}, got {concept}")
     return torch.argsort(self.crops_u[:, concept], descending=True, stable=True)[:n]
 
-@patch_method
+@patch
 def ranked_concepts(self:Craft) -> list:
     "Concept indices, most important first (fit order when importance was not estimated)."
     self._need_fit()
@@ -472,7 +473,7 @@ _TAB10 = ('blue', 'orange', 'green', 'red', 'purple', 'brown', 'pink', 'gray', '
 def _img(t): return t.detach().cpu().float().clamp(0, 1).permute(1, 2, 0).numpy()
 
 # %% ../../nbs/baselines/10_craft.ipynb #df401a12
-@patch_method
+@patch
 def plot_importance(self:Craft, ax=None, # matplotlib axes (default: a new figure)
                     labels:dict|None=None, # concept index -> text shown beside its bar
                    ):
@@ -486,7 +487,7 @@ def plot_importance(self:Craft, ax=None, # matplotlib axes (default: a new figur
     ax.set_xlabel('total Sobol index (mean over images)')
     return fig, ax
 
-@patch_method
+@patch
 def plot_top_crops(self:Craft, concepts=None, # concept indices (default: all, most important first)
                    n:int=10, # crops per concept
                    ax=None, # matplotlib axes (default: a new figure)
@@ -511,7 +512,7 @@ def plot_top_crops(self:Craft, concepts=None, # concept indices (default: all, m
     ax.set_ylabel('concept (importance)')
     return fig, ax
 
-@patch_method
+@patch
 def plot_concept_maps(self:Craft, images, # images `[N, C, H, W]` in [0, 1] (shown as RGB)
                       concepts=None, # concepts to overlay (default: the 3 most important)
                       percentile:float=90, # threshold of `concept_maps`

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from ..core import patch_method, progress
+from ..core import progress
+from fastcore.basics import patch
 from .craft import Craft, nnls, sobol_design, jansen_total_indices, grid_crops, grid_boxes, _pool, _new_ax, _img
 
 # %% ../../nbs/baselines/10a_craft_plus.ipynb #7b4948c1
@@ -109,7 +110,7 @@ def _check_layer_acts(A, layer):
                          "cut the model after a ReLU (e.g. body_layer(clf, at) with body[at - 1] a ReLU)")
     return A
 
-@patch_method
+@patch
 def _layer_crops(self:Craft, layer:Layer, idx):
     "Pooled activations at `layer` of the crops `idx`, resized as in `fit`."
     size = self.input_size if self.input_size is not None else self.image_size
@@ -118,7 +119,7 @@ def _layer_crops(self:Craft, layer:Layer, idx):
                                             if tuple(c.shape[-2:]) != size else c)
     return _pool(_check_layer_acts(self._batched(enc, self.crops[torch.as_tensor(idx)], layer.name), layer))
 
-@patch_method
+@patch
 def _sub_importance(self:Craft, images, layer:Layer, W, k, nb_design):
     "Total Sobol indices of the sub-concepts `W` [r, q] at `layer` for class `k`, the residual held fixed: `[r]`."
     A = _check_layer_acts(self._batched(layer.input_to_layer, images, layer.name), layer)
@@ -143,7 +144,7 @@ def _sub_importance(self:Craft, images, layer:Layer, W, k, nb_design):
             out[s:s + len(idx)] = z[:, k].float().cpu()
     return jansen_total_indices(out.reshape(n_img, m).numpy(), nb_design, r).mean(0)
 
-@patch_method
+@patch
 def refine(self:Craft, images, # images of the class `[N, C, H, W]`, for the sub-concepts' importance (e.g. those given to `fit`)
            layers, # earlier `Layer`(s), from later to earlier: depth d splits at `layers[d]`
            concepts=None, # concepts to refine (default: all, most important first)
@@ -202,7 +203,7 @@ def refine(self:Craft, images, # images of the class `[N, C, H, W]`, for the sub
     return CraftTree(self, nodes, layers, min_spread)
 
 # %% ../../nbs/baselines/10a_craft_plus.ipynb #6d53bc5c
-@patch_method
+@patch
 def plot(self:CraftTree, n:int=8, # crops per concept
          ax=None, # matplotlib axes (default: a new figure)
          labels:dict|None=None, # path -> text for its row
@@ -264,7 +265,7 @@ def nnls_codes(A:torch.Tensor, # targets `[n, p]` (may require grad)
 # %% ../../nbs/baselines/10a_craft_plus.ipynb #4ecec01f
 MAP_METHODS = ('gradient × input', 'saliency')
 
-@patch_method
+@patch
 def implicit_maps(self:Craft, images, # images `[N, C, H, W]`
                   concepts=None, # concepts (default: all)
                   method:str='gradient × input', # 'gradient × input' (|Σ_channels x ∂u/∂x|) or 'saliency' (max over channels of |∂u/∂x|)

@@ -13,9 +13,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% ../../nbs/baselines/11_ltx.ipynb #6011e490
-from ..core import default_device, load_weights, module_card, patch_method, progress, save_weights, seed_everything
+from ..core import default_device, load_weights, module_card, progress, save_weights, seed_everything
 from ..classifier import Classifier, weights_folder, as_classifier, check_images, load_classifier
 from .saliency_metrics import FINE_FRACTIONS, FRACTIONS, composite, pos_auc, reference_images
 
@@ -157,7 +158,7 @@ class LTX:
                 f"reference={self.reference if isinstance(self.reference, str) else 'tensor'})")
 
 # %% ../../nbs/baselines/11_ltx.ipynb #ee652101
-@patch_method
+@patch
 def _targets(self:LTX, x, labels=None):
     "y* for images `x`: the classifier's prediction, or the given labels when `target='label'`."
     if labels is None:
@@ -168,7 +169,7 @@ def _targets(self:LTX, x, labels=None):
     if len(t) != len(x): raise ValueError(f"got {len(t)} labels for {len(x)} images")
     return t
 
-@patch_method
+@patch
 def loss(self:LTX, x, # images [N,3,H,W] on the device
          m, # masks [N,1,H,W] in [0, 1]
          t, # targets y* [N]
@@ -190,7 +191,7 @@ def loss(self:LTX, x, # images [N,3,H,W] on the device
     return pred + self.mask_weight * m.flatten(1).mean(1)
 
 # %% ../../nbs/baselines/11_ltx.ipynb #48e2486a
-@patch_method
+@patch
 def masks(self:LTX, images, # images [N,3,H,W] in [0, 1]
          ) -> torch.Tensor:
     """The explainer's current masks `[N,H,W]` in [0, 1] (no fine-tuning: the pretrained LTX, 'pLTX'), in float64: a float32
@@ -204,7 +205,7 @@ def masks(self:LTX, images, # images [N,3,H,W] in [0, 1]
     return torch.cat(out) if out else torch.zeros(0, *x.shape[-2:], dtype=torch.float64)
 
 # %% ../../nbs/baselines/11_ltx.ipynb #85b64b09
-@patch_method
+@patch
 def pretrain(self:LTX, images, # training images [N,3,H,W] in [0, 1] (all classes)
              labels=None, # labels [N] (needed for target='label')
              val_images=None, # validation images: the checkpoint with the best mean POS-AUC on them is kept (as LTX)
@@ -257,7 +258,7 @@ def _explainer_from_config(cfg, classifier):
 _SETTINGS = ('mask_weight', 'ce_neg', 'logits_only', 'target', 'steps', 'lr', 'finetune_lr', 'finetune_necessity', 'finetune_pixel_lr', 'finetune_pixel_update', 'fractions', 'keep_tied', 'early_stop',
              'batch_size', 'seed')
 
-@patch_method
+@patch
 def settings(self:LTX) -> dict:
     "The explainer's training and fine-tuning settings, as `save_ltx` stores them in the card (`load_ltx` overrides them by name)."
     return {k: getattr(self, k) for k in _SETTINGS}
@@ -295,7 +296,7 @@ def load_ltx(name:str='red_metal', # a shipped explainer (named after its classi
     return ltx
 
 # %% ../../nbs/baselines/11_ltx.ipynb #535d80cf
-@patch_method
+@patch
 def _finetune(self:LTX, x, t, steps):
     "Fine-tune one copy of the explainer per image of `x` (vmapped), keeping each image's mask with the best POS-AUC."
     from torch.func import functional_call, vmap
@@ -331,7 +332,7 @@ def _finetune(self:LTX, x, t, steps):
             with torch.no_grad(): offset -= self.finetune_pixel_lr * m.grad
     return best_mask, best_auc, best_step
 
-@patch_method
+@patch
 def explain(self:LTX, images, # images [N,3,H,W] in [0, 1]
             labels=None, # y* per image when target='label' (default: the classifier's predictions)
             steps:int=None, # K fine-tuning steps (default: `self.steps`; 0 gives the pretrained masks)
@@ -354,7 +355,7 @@ def explain(self:LTX, images, # images [N,3,H,W] in [0, 1]
     self.last_info = dict(pos_auc=torch.cat(aucs).numpy(), best_step=torch.cat(best).numpy(), steps=K, target=t.numpy())
     return torch.cat(out)
 
-@patch_method
+@patch
 def __call__(self:LTX, images, labels=None, steps:int=None) -> torch.Tensor:
     "Same as `explain`."
     return self.explain(images, labels, steps)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% ../../nbs/baselines/12_texplain.ipynb #5a485bd5
 from ..core import load_weights, progress, rebuild_hint, save_weights, seed_everything
@@ -128,9 +129,7 @@ class FrozenLM:
         return ids, mask
 
 # %% ../../nbs/baselines/12_texplain.ipynb #7df34ddc
-from ..core import patch_method
-
-@patch_method
+@patch
 def caption_loss(self:FrozenLM, prefix:torch.Tensor, # prefix embeddings `[B, k, d]` (e.g. a translator's output)
                  ids:torch.Tensor, # token ids `[B, T]` from `encode` (first token bos when the tokenizer has one)
                  mask:torch.Tensor, # `[B, T]` True on real tokens
@@ -147,7 +146,7 @@ def _kv_cache(out):
     "The key-value cache of a causal LM's output: `cache` from transformers 5.24 on (`past_key_values` is deprecated there), `past_key_values` before."
     return out['cache'] if 'cache' in out else out['past_key_values']
 
-@patch_method
+@patch
 @torch.no_grad()
 def sample(self:FrozenLM, prefix:torch.Tensor, # prefix embeddings `[B, k, d]`
            top_p:float=0.9, # nucleus mass
@@ -389,7 +388,7 @@ def _world_images(n, seed):
 
 def _fixed_scenes(n, seed): return _world_images(n, seed)[0]
 
-@patch_method
+@patch
 def fit(self:TExplain, n_images:int=6000, # random world scenes rendered and described (unbiased, any task)
         steps:int=800, # optimisation steps
         batch_size:int=32, # images per step
@@ -438,7 +437,7 @@ def fit(self:TExplain, n_images:int=6000, # random world scenes rendered and des
     return self
 
 # %% ../../nbs/baselines/12_texplain.ipynb #b1f82f4d
-@patch_method
+@patch
 def sentences(self:TExplain, images, # images in [0,1] `[N,3,H,W]`
               S:int=20, # sentences sampled per image
               top_p:float=0.9, # nucleus mass
@@ -507,7 +506,7 @@ class Words:
                 'top': {int(k): self.top(k, n) for k in ks}}
 
 # %% ../../nbs/baselines/12_texplain.ipynb #bb8034a8
-@patch_method
+@patch
 def explain(self:TExplain, images, # images in [0,1] `[N,3,H,W]`
             S:int=20, # sentences per image
             classes=None, # class of each image to group by (default: the classifier's predictions)
@@ -598,7 +597,7 @@ def compare_words(real:Words, # words of the classifier
                          gap_lo=round(float(lo), 4), survives=bool(lo > min_gap)))
     return rows
 
-@patch_method
+@patch
 def control(self:TExplain, seed:int=0, # initialisation seed of the random classifier
             translator:Translator=None, # a trained control translator (default: the shipped one when it matches, else trained by `fit`)
             **fit_kwargs) -> TExplain: # options of `fit` when the control translator is trained here
