@@ -223,7 +223,7 @@ def run_demo(task:str='red_metal', # one of `gift_nb.world.TASKS`
 _DATA_KEYS = {'world': {'kind', 'task', 'n', 'split', 'seed'}, 'folder': {'kind', 'path', 'size', 'limit'},
               'clevr': {'kind', 'scenes', 'images', 'size', 'limit'}}
 _TOP_KEYS = {'base', 'data', 'classifier', 'k', 'out', 'seed', 'allow_out_of_domain', 'counterfactuals', 'captioner', 'proposer',
-             'intervener', 'verify', 'extra_hypotheses', 'oracle'}
+             'intervener', 'verify', 'extra_hypotheses', 'oracle', 'chunk'}
 _VERIFY_KEYS = {'n', 'threshold', 'split', 'n_boot'}
 _CLF_KEYS = {'shipped', 'import', 'hf', 'weights', 'class_names', 'output', 'local_files_only'}
 _STAGE_SLOTS = ('counterfactuals', 'captioner', 'proposer', 'intervener')
@@ -466,6 +466,7 @@ def check_config(cfg:dict, # the config (e.g. from `load_config`)
     if c.get('output', 'logits') not in ('logits', 'probs'): raise ValueError(f"classifier.output: expected logits | probs, got {c['output']!r}")
     out['classifier'] = c
     out['k'] = _int(cfg, 'k', '', 0, 1); out['seed'] = _int(cfg, 'seed', '', 0, 0)
+    out['chunk'] = _int(cfg, 'chunk', '', 1, 16)   # items per unit of work of stages 1-2 (what a process takes, what a resume redoes)
     out['base'] = str(base)
     out['out'] = str(_path({'out': cfg.get('out', 'gift_nb_runs/run')}, 'out', '', base))
     _check_out(Path(out['out']))
@@ -656,7 +657,7 @@ def run_config(cfg:dict|str|Path, # a config dict or file
     has_task = getattr(clf, 'task', None) is not None and cfg['data']['kind'] == 'world'
     gift = GIFT(clf, comps['counterfactuals'], comps['captioner'], comps['proposer'], comps['intervener'], k=cfg['k'],
                 n_verify=v['n'], verify_split=v['split'], threshold=float(v['threshold']), n_boot=v['n_boot'],
-                oracle=cfg.get('oracle', has_task) and has_task)
+                oracle=cfg.get('oracle', has_task) and has_task, chunk=cfg['chunk'])
     out = check_out_dir(cfg['out'])   # the first thing written: nothing is left behind by a config that fails to load
     echo(f"gift-nb {__version__} run: {info['n']} {info['kind']} images, class {cfg['k']}, backends "
          + ', '.join(f"{s} {cfg[s]['backend']}" for s in _STAGE_SLOTS) + f", out {out}")

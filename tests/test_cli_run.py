@@ -35,7 +35,8 @@ def test_example_configs_are_valid(tmp_path):
 
 
 @pytest.mark.parametrize('change, says', [
-    ({'stages': {}}, "stages: unknown key; allowed keys: allow_out_of_domain, base, captioner, classifier"),
+    ({'stages': {}}, "stages: unknown key; allowed keys: allow_out_of_domain, base, captioner, chunk, classifier"),
+    ({'chunk': 0}, "chunk: expected an integer >= 1, got 0"),
     ({'data': {'kind': 'video'}}, "data.kind: unknown kind 'video'; allowed: world, folder, clevr"),
     ({'data': {'kind': 'world', 'task': 'red_metal', 'size': 3}}, "data.size: unknown key; allowed keys of data: kind, n, seed, split, task"),
     ({'classifier': {'shipped': 'red_metal', 'hf': 'x'}}, "classifier: give exactly one of shipped, import, hf"),
