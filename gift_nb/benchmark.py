@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SUITE', 'QUICK', 'ACCURACY_FLOOR', 'VARIANTS', 'DEFINITIONS', 'TARGETS', 'VERDICT_COLORS', 'BenchTask', 'check_task',
-           'accuracy_of', 'RuleIndex', 'score_run', 'run_task', 'BenchResult', 'run_benchmark', 'ablation_rows',
-           'format_ablations', 'plot_ablations']
+           'accuracy_of', 'RuleIndex', 'score_run', 'run_task', 'environment_info', 'BenchResult', 'run_benchmark',
+           'ablation_rows', 'format_ablations', 'plot_ablations']
 
 # %% ../nbs/20_benchmark.ipynb #27d4504e
 import json, math, os, platform, subprocess, tempfile, time
@@ -230,8 +230,8 @@ DEFINITIONS = {
 # %% ../nbs/20_benchmark.ipynb #602ba9aa
 TARGETS = {'top_right': 0.90, 'false_acceptance_rate': 0.05}   # at least / at most
 
-def _env() -> dict:
-    "Where a benchmark ran: commit, versions, threads, load."
+def environment_info() -> dict:
+    "Where a benchmark ran: git commit, torch and Python versions, threads, CPUs, load average."
     try: commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=Path(__file__).parent, capture_output=True,
                                  text=True, timeout=5).stdout.strip() or None
     except (OSError, subprocess.SubprocessError, NameError): commit = None
@@ -244,7 +244,7 @@ class BenchResult:
     "Rows of a benchmark (one per task and class explained), the settings and environment, and their summary."
     def __init__(self, rows:list, # dicts from `run_task`
                  settings:dict|None=None, # what was run
-                 env:dict|None=None): # where it ran (`_env()` before and after)
+                 env:dict|None=None): # where it ran (`environment_info()` before and after)
         self.rows, self.settings, self.env = list(rows), dict(settings or {}), dict(env or {})
         self.paths = None   # where `run_benchmark` saved it
 
@@ -385,14 +385,14 @@ def run_benchmark(tasks=None, # task names (default: the whole `SUITE`, or `QUIC
         if not profile_path(name).exists():
             raise FileNotFoundError(f"task {name!r} has no shipped oracle profile: build it with `python tools/make_weights.py profile:{name}`")
     out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix='gift-bench-'))
-    before, t0, rows = _env(), time.perf_counter(), []
+    before, t0, rows = environment_info(), time.perf_counter(), []
     for name in names:
         new = run_task(name, n, n_verify, seed, out / 'runs' / _tag(variant, n), variant=variant)
         rows += new
         if log: log('; '.join(f"{r['task']} class {r['k']}: " + (f"{r['verdict']} ({r['gift_top']!r}; oracle: {r['oracle_top']!r})"
                                                                   if r['status'] == 'scored' else r['status']) for r in new))
     res = BenchResult(rows, dict(tasks=names, quick=quick, n=n, n_verify=n_verify, seed=seed, threshold=0.8, variant=variant),
-                      dict(before=before, after=_env(), wall=round(time.perf_counter() - t0, 1)))
+                      dict(before=before, after=environment_info(), wall=round(time.perf_counter() - t0, 1)))
     res.paths = res.save(out)
     return res
 

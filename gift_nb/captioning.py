@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['NO_CHANGE', 'EDIT_TYPES', 'caption_of_edit', 'caption_clauses', 'same_change', 'Captioner', 'caption_stats',
            'random_edit', 'jitter', 'world_pairs', 'change_map', 'localise', 'crops', 'ChangeReader', 'reader_inputs',
-           'ground_fill', 'reader_data', 'reader_loss', 'train_reader', 'save_change_reader', 'load_change_reader',
-           'ChangeCaptioner', 'bleu4', 'cider_d', 'caption_quality', 'build_change_captioner']
+           'autoencoder_variants', 'ground_fill', 'reader_data', 'reader_loss', 'train_reader', 'save_change_reader',
+           'load_change_reader', 'check_image_pair', 'ChangeCaptioner', 'bleu4', 'cider_d', 'caption_quality',
+           'build_change_captioner']
 
 # %% ../nbs/05_captioning.ipynb #7fa0d9ee
 import json, math, os, re, time, hashlib, warnings
@@ -308,8 +309,15 @@ def _labels(scene, edit, kind):
     o = scene.objects[op[1]]
     return idx(o), idx(replace(o, **{q[2]: q[4] for q in edit.ops}))
 
-def _ae_variants(xb, xa, ae, rng, p_ae, log=None):
-    "Replace a fraction `p_ae` of pairs by autoencoder versions: both images reconstructed, or stage-1-style composites."
+def autoencoder_variants(xb:torch.Tensor, # before images [N,3,H,W] in [0,1]
+                         xa:torch.Tensor, # after images [N,3,H,W] in [0,1]
+                         ae, # the autoencoder of stage 1 (`gift_nb.autoencoder`)
+                         rng:np.random.Generator, # draws which pairs change, and how
+                         p_ae:float, # the fraction of pairs replaced
+                         log=None, # a function given one line on the time spent, or None
+                        ) -> tuple:
+    """Replace a fraction `p_ae` of pairs by autoencoder versions: both images reconstructed, or stage-1-style composites.
+    Returns (before, after, variant) with variant 0 (kept), 1 (both reconstructed) or 2 (composite) per pair."""
     from gift_nb.autoencoder import reconstruct
     sel = torch.from_numpy(np.nonzero(rng.random(len(xb)) < p_ae)[0])
     if not len(sel): return xb, xa, torch.zeros(len(xb), dtype=torch.long)
@@ -356,7 +364,7 @@ def reader_data(n:int, # number of pairs
     P = world_pairs(n, seed, per_scene=per_scene)
     if log: log(f"{n} pairs rendered in {time.perf_counter() - t:.0f} s")
     xb, xa, variant = P['before'], P['after'], torch.zeros(n, dtype=torch.long)
-    if autoencoder is not None: xb, xa, variant = _ae_variants(xb, xa, autoencoder, np.random.default_rng([seed, 11]), p_ae, log)
+    if autoencoder is not None: xb, xa, variant = autoencoder_variants(xb, xa, autoencoder, np.random.default_rng([seed, 11]), p_ae, log)
     if p_fill > 0:
         r = np.random.default_rng([seed, 13]).random(n) < p_fill
         idx = [i for i in range(n) if r[i] and int(P['types'][i]) == EDIT_TYPES.index('remove') and int(variant[i]) == 0]
@@ -430,7 +438,10 @@ def load_change_reader(weights_dir=None, # folder (default: the package's `weigh
     return load_module(ChangeReader, weights_folder(weights_dir) / 'captioner.card.json', 'captioner', device)
 
 # %% ../nbs/05_captioning.ipynb #d2c17be7
-def _check_pair(before, after, size=None):
+def check_image_pair(before, # images before the change: a float tensor or array [N,3,H,W] in [0,1]
+                     after, # the images after the change, one per before image
+                     size:int|None=None, # the captioner's image size: pairs of another size are resized to it (with a warning)
+                    ) -> tuple:
     "Before/after images as float tensors [N,3,H,W] in [0,1] of one shape, or a clear error."
     out = []
     for name, x in (('before', before), ('after', after)):
@@ -515,7 +526,7 @@ class ChangeCaptioner(Captioner):
                  after, # images x', same shape
                 ) -> list:
         "One canonical caption per pair (x, x')."
-        b, a = _check_pair(before, after, size=64)
+        b, a = check_image_pair(before, after, size=64)
         out, self.details = [], []
         crop = self.reader.config['crop']
         for s in progress(range(0, len(b), self.batch_size), show=self.show_progress, desc='captions'):

@@ -123,12 +123,12 @@ def cf_metrics(records:list, # `Counterfactual`s from one explainer call (`sourc
 # %% ../nbs/04c_cf_quality.ipynb #i6s00002
 def _add_positions(scene, n:int=3):
     "Ground points of an `n`×`n` sub-grid of the projection's 25×25 addition grid where a large object fits in `scene`."
-    from gift_nb.world import Obj, _fits
+    from gift_nb.world import Obj, can_place
     xy, _ = ground_grid()
     g = np.unique(np.round(np.linspace(0, 24, n + 2)[1:-1]).astype(int))
     pts = [xy[a * 25 + b] for a in g for b in g]
     return [(float(px), float(py)) for px, py in pts
-            if _fits(scene.objects, Obj('cylinder', 'gray', 'large', 'rubber', x=float(px), y=float(py)))]
+            if can_place(scene.objects, Obj('cylinder', 'gray', 'large', 'rubber', x=float(px), y=float(py)))]
 
 def scene_edits(scene, # the source scene
                 max_attrs:int=2, # change up to this many attributes of one object

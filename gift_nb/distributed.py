@@ -15,7 +15,7 @@ from fastcore.basics import patch
 import torch
 
 # %% ../nbs/08b_distributed.ipynb #d0imp003
-from .core import _logger, default_device
+from .core import default_device
 from .runs import RunDir, Stage
 
 # %% ../nbs/08b_distributed.ipynb #d0deal01
@@ -208,7 +208,7 @@ def finish(launch:Launch, run:RunDir, st:Stage,
         st = Stage(run, st.name)
         st.entry.update(wait_seconds=round(t1 - t0, 3), merge_seconds=0.0, world_size=launch.world_size)
         st.finish(order)   # merge the shards, then write the manifest with the merge's time (below)
-        st.entry['merge_seconds'] = round(time.perf_counter() - t1, 3); run._save()
+        st.entry['merge_seconds'] = round(time.perf_counter() - t1, 3); run.save_manifest()
     sync_manifest(launch, run, f"the end of stage {st.name!r}")
     if not launch.is_main: st = _reopen(run, st.name)
     st.found, st.found_done = found

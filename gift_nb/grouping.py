@@ -130,7 +130,7 @@ def grouper_data(n:int, # number of pairs
                  show_progress:bool|None=None, # tqdm bar over the pairs' labels
                 ) -> dict:
     "Pairs with their change maps, vote targets and instance maps: `before`, `after` `[n,3,64,64]`, `d` `[n,1,64,64]`, `off`, `w`, `inst`, `captions`."
-    from gift_nb.captioning import _ae_variants
+    from gift_nb.captioning import autoencoder_variants
     rng = np.random.default_rng([seed, 21])
     sb, sa, edits = [], [], []
     for _ in range(n):
@@ -146,7 +146,7 @@ def grouper_data(n:int, # number of pairs
         o, w = vote_targets(inst, k); offs.append(o); ws.append(w); insts.append(inst)
     w = torch.from_numpy(np.stack(ws))
     if autoencoder is not None:
-        xb, xa, variant = _ae_variants(xb, xa, autoencoder, np.random.default_rng([seed, 23]), p_ae)
+        xb, xa, variant = autoencoder_variants(xb, xa, autoencoder, np.random.default_rng([seed, 23]), p_ae)
         w = w * (change_map(xb, xa) > threshold).float()   # the loss is taken where the pair (as seen) changed
     return dict(before=xb, after=xa, d=change_map(xb, xa)[:, None], off=torch.from_numpy(np.stack(offs)), w=w,
                 inst=torch.from_numpy(np.stack(insts)), captions=[caption_of_edit(s, e) for s, e in zip(sb, edits)])

@@ -12,7 +12,7 @@ import numpy as np
 
 # %% ../nbs/01b_interventions.ipynb #6f771d5a
 from .world import ATTRIBUTES, MAX_OBJECTS, Obj, Scene, place_object, random_object
-from .rules import AtLeast, And, Not, Or, _as_rule, parse_rule
+from .rules import AtLeast, And, Not, Or, as_rule, parse_rule
 
 # %% ../nbs/01b_interventions.ipynb #54457f23
 COST_ATTRIBUTE = 1.0   # changing one attribute of one object
@@ -175,7 +175,7 @@ def intervene(scene, rule, present, rng=None, return_edit=False):
     """A scene where `rule` holds (`present=True`) or not, by the cheapest edit: changing one attribute of one object
     (cost 1 each) < two attributes < adding or removing an object (2.5); ties broken by `rng`; all else kept."""
     if isinstance(rng, (int, np.integer)) or rng is None: rng = np.random.default_rng(rng)
-    rule = parse_rule(rule) if isinstance(rule, str) else _as_rule(rule)
+    rule = parse_rule(rule) if isinstance(rule, str) else as_rule(rule)
     if bool(rule(scene)) == bool(present): return (scene, Edit()) if return_edit else scene
     plans = [p for conj in _dnf(rule, bool(present)) if (m := _merge(conj)) is not None
              for p in [_plan(scene, m, rng)] if p is not None]

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['ORACLE_SEED', 'ORACLE_SCENES', 'PROFILE_SCENES', 'PROFILE_SCREEN', 'wilson_ci', 'bootstrap_ci', 'effect_metrics',
-           'decide', 'all_concepts', 'oracle_effects', 'OracleTable', 'estimates_agree', 'agreement', 'candidate_rules',
-           'oracle_scenes', 'build_oracle', 'oracle_path', 'shipped_oracle', 'oracle_profile', 'profile_path',
-           'save_profile', 'load_profile', 'shipped_profile']
+           'decide', 'all_concepts', 'oracle_effects', 'rank_key', 'OracleTable', 'estimates_agree', 'agreement',
+           'candidate_rules', 'oracle_scenes', 'build_oracle', 'oracle_path', 'shipped_oracle', 'oracle_profile',
+           'profile_path', 'save_profile', 'load_profile', 'shipped_profile']
 
 # %% ../nbs/03_oracle.ipynb #53784569
 import itertools, json, math, os, time, warnings
@@ -209,7 +209,10 @@ def oracle_effects(classifier, # a world `Rule` (ideal classifier), or anything 
 # %% ../nbs/03_oracle.ipynb #20f60487
 def _nan_last(v): return -v if v == v else math.inf
 
-def _rank_key(row): return (_nan_last(row.pns_ci[0]), _nan_last(row.pns), _nan_last(row.cace), row.hypothesis)
+def rank_key(row:Verification, # a verification result
+            ) -> tuple:
+    "Sort key of results, best first: lower P̂NS bound, P̂NS, CaCE (each descending, NaN last), then the hypothesis text."
+    return (_nan_last(row.pns_ci[0]), _nan_last(row.pns), _nan_last(row.cace), row.hypothesis)
 
 def _ci(v, ci, d=3): return '—' if v != v else f"{v:.{d}f} [{ci[0]:.{d}f}, {ci[1]:.{d}f}]"
 
@@ -220,7 +223,7 @@ class OracleTable:
     COLUMNS = ('#', 'rule', 'n', 'CaCE [95% CI]', 'P̂NS [95% CI]', 'P̂S (n)', 'P̂N (n)', 'failed', 'status')
     def __init__(self, rows, # `Verification` records
                  meta=None): # settings: n_scenes, k, seed, seconds, classifier, ...
-        self.rows, self.meta = sorted(rows, key=_rank_key), dict(meta or {})
+        self.rows, self.meta = sorted(rows, key=rank_key), dict(meta or {})
     def __len__(self): return len(self.rows)
     def __iter__(self): return iter(self.rows)
     def __getitem__(self, i): return self.rows[i]
@@ -430,7 +433,7 @@ def _profile_combos(rows, top):
     out = []
     for group, sign in ((pos, 1), (neg, -1)):
         best = []
-        for r in sorted(group, key=_rank_key):
+        for r in sorted(group, key=rank_key):
             c = rule_from_json(r.rule if sign == 1 else r.rule['arg']).concept
             if any(set(b.attrs) <= set(c.attrs) or set(c.attrs) <= set(b.attrs) for b in best): continue
             best.append(c)

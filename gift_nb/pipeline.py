@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 # %% ../nbs/08_pipeline.ipynb #d3acfa19
-from .core import Caption, Counterfactual, Hypothesis, Verification, _logger, _plain, _same, image_hash, format_table, glossary_id, item_seed, load_png, progress, render_glossary
+from .core import Caption, Counterfactual, Hypothesis, Verification, logger, image_hash, format_table, glossary_id, item_seed, load_png, progress, render_glossary
 from .runs import RunDir
 from .distributed import Launch, declare, deal, failure, finish, main_stage, open_run
 from .world import Scene, equivalent, make_scenes, rule_from_json
@@ -131,7 +131,7 @@ def intervener(self:GIFT):
 # %% ../nbs/08_pipeline.ipynb #f5c73dfa
 def _timed(run, name, t0):
     "Add the seconds spent since `t0` to the stage's entry (saved by the `finish` that follows, in the same write)."
-    e = run.manifest['stages'][name]
+    e = run.entry(name)
     e['seconds'] = round(e.get('seconds', 0.0) + time.perf_counter() - t0, 3)
 
 def _reuse(st) -> dict:
@@ -158,7 +158,7 @@ def _split(self:GIFT, data, verify_on, seed):
 @patch
 def _stage_data(self:GIFT, run, data, verify_on):
     "Stage 0: store the explained and the verification items (PNGs, scenes) in `data.jsonl`."
-    from gift_nb.verification import BaseSet, _check_fresh
+    from gift_nb.verification import BaseSet, check_fresh
     ex, ver, how, extra = self._split(data, verify_on, run.seed)
     if how == 'fresh':
         scenes = make_scenes(self.task, self.n_verify, item_seed(run.seed, 'data', 'fresh-verify') % 2**31, 'val')[0]
@@ -166,7 +166,7 @@ def _stage_data(self:GIFT, run, data, verify_on):
     if len(ver) > self.n_verify:
         order = np.random.default_rng(item_seed(run.seed, 'data', 'verify-order')).permutation(len(ver))[:self.n_verify]
         ver = ver.subset(sorted(order))
-    _check_fresh(ver, ex)
+    check_fresh(ver, ex)
     cfg = {'verify': how, 'n_verify': self.n_verify, **extra}
     st = run.stage('data', cfg, inputs=_data_hash(ex) + ':' + (_data_hash(ver) if how != 'fresh' else 'fresh'))
     if st.done: return st
@@ -420,7 +420,7 @@ def run(self:GIFT,
         ver = self._stage_verification(run, data_st, hyps, launch)
         stages = [data_st, cfs, caps, hyps, ver] + ([self._stage_oracle(run, ver, launch)] if self.oracle else [])
     except KeyboardInterrupt:
-        _logger.warning(f"interrupted: {run.path} keeps every finished item; run again with the same arguments to resume")
+        logger.warning(f"interrupted: {run.path} keeps every finished item; run again with the same arguments to resume")
         raise
     except Exception as e:
         if not launch.distributed: raise
@@ -442,10 +442,10 @@ def run_stage(self:GIFT,
     run = run_dir if isinstance(run_dir, RunDir) else RunDir.reopen(run_dir)
     i = STAGES.index(stage)
     need = STAGES[i - 1] if stage != 'oracle' else 'verification'
-    prev = run.manifest['stages'].get(need)
+    prev = run.entry(need)
     if prev is None or prev['status'] != 'done':
         raise ValueError(f"stage {stage!r} reads the finished {need!r} stage, which {run.path} does not hold: run the earlier stages first")
-    def reopen(name): return run.stage(name, run.manifest['stages'][name]['config'], run.manifest['stages'][name]['inputs'])
+    def reopen(name): e = run.entry(name); return run.stage(name, e['config'], e['inputs'])
     if stage == 'counterfactuals': return self._stage_counterfactuals(run, reopen('data'))
     if stage == 'captions': return self._stage_captions(run, reopen('counterfactuals'))
     if stage == 'hypotheses': return self._stage_hypotheses(run, reopen('captions'), extra_hypotheses, reopen('counterfactuals'))

@@ -13,7 +13,7 @@ import numpy as np
 from fastcore.basics import patch
 
 # %% ../nbs/08a_report.ipynb #7e264138
-from .core import GLOSSARY, Hypothesis, Verification, _plain, _same, format_table, glossary_id, render_glossary
+from .core import GLOSSARY, Hypothesis, Verification, to_plain, same_data, format_table, glossary_id, render_glossary
 from .runs import RunDir
 
 # %% ../nbs/08a_report.ipynb #51236c5d
@@ -71,9 +71,9 @@ class Report:
     @property
     def pairs(self) -> list:
         "Every (hypothesis, verification) pair, best first (Wilson lower bound of P̂NS, then P̂NS, CaCE)."
-        from gift_nb.oracle import _rank_key
+        from gift_nb.oracle import rank_key
         hs = {h.id: h for h in self.hypotheses}
-        return [(hs.get(v.id) or Hypothesis(k=v.k, text=v.hypothesis, rule=v.rule), v) for v in sorted(self.verifications, key=_rank_key)]
+        return [(hs.get(v.id) or Hypothesis(k=v.k, text=v.hypothesis, rule=v.rule), v) for v in sorted(self.verifications, key=rank_key)]
 
     @property
     def by_class(self) -> dict:
@@ -123,7 +123,7 @@ def to_dict(self:Report) -> dict:
 @patch
 def to_json(self:Report, indent:int|None=1) -> str:
     "The report as JSON text (NaN written as NaN)."
-    return json.dumps(_plain(self.to_dict(), 'report'), indent=indent)
+    return json.dumps(to_plain(self.to_dict(), 'report'), indent=indent)
 
 @patch(cls_method=True)
 def from_dict(cls:Report, d:dict):
@@ -138,7 +138,7 @@ def from_json(cls:Report, s:str): return cls.from_dict(json.loads(s))
 @patch
 def __eq__(self:Report, other):
     if not isinstance(other, Report): return NotImplemented
-    return _same(json.loads(self.to_json()), json.loads(other.to_json()))
+    return same_data(json.loads(self.to_json()), json.loads(other.to_json()))
 
 @patch
 def without_timings(self:Report) -> dict:
@@ -321,7 +321,7 @@ def _edit_examples(run, data, vers, intervener:dict, n_hypotheses:int=3, n_items
     from the stored base scenes with stage 4's seeded world intervener, with stage 4's probabilities; (edits, note)."""
     import torch
     from gift_nb.core import load_png
-    from gift_nb.oracle import _rank_key
+    from gift_nb.oracle import rank_key
     from gift_nb.verification import BaseSet, WorldIntervener
     from gift_nb.world import Scene
     comp = intervener.get('component', '')
@@ -331,7 +331,7 @@ def _edit_examples(run, data, vers, intervener:dict, n_hypotheses:int=3, n_items
     recs = {d['id']: d for d in data if d['role'] == 'verify' and d.get('scene')}
     iv = WorldIntervener(size=intervener.get('size'), strength=intervener.get('strength', 1.0))
     out = []
-    for v in sorted(vers, key=_rank_key):
+    for v in sorted(vers, key=rank_key):
         pi = v.meta.get('per_image') or {}
         js = [j for j, i in enumerate(pi.get('ids', [])) if i in recs][:n_items]
         if not js: continue
@@ -358,7 +358,7 @@ def from_run(cls:Report, run, # a `RunDir` or the path of a finished run
     from gift_nb.verification import compare_with_oracle
     from gift_nb.oracle import OracleTable
     if not isinstance(run, RunDir): run = RunDir.reopen(run)
-    ent = run.manifest['stages']
+    ent = {s: run.entry(s) for s in STAGES if run.entry(s) is not None}   # the manifest entries of the run's stages
     missing = [s for s in STAGES[:5] if ent.get(s, {}).get('status') != 'done']
     if missing: raise ValueError(f"{run.path} has unfinished stages ({', '.join(missing)}): run GIFT on it to finish them")
     def records(name): return run.stage(name, ent[name]['config'], ent[name]['inputs']).records()
@@ -655,8 +655,8 @@ def to_html(self:Report, path:str|Path|None=None, # also write the page to this 
             f"<h2 id='definitions'>Definitions</h2>{render_glossary('html', {**GLOSSARY, **REPORT_GLOSSARY})}")
     page = f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
     if path is not None:
-        from gift_nb.core import _atomic_write
-        _atomic_write(Path(path), page.encode())
+        from gift_nb.core import atomic_write
+        atomic_write(Path(path), page.encode())
     return page
 
 @patch
@@ -668,10 +668,10 @@ def _repr_html_(self:Report) -> str:
 @patch
 def save(self:Report, folder:str|Path) -> dict:
     "Write `report.json` and `report.html` into `folder`; returns their paths."
-    from gift_nb.core import _atomic_write
+    from gift_nb.core import atomic_write
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     for tmp in [*folder.glob('.report.json.*.tmp'), *folder.glob('.report.html.*.tmp')]: tmp.unlink(missing_ok=True)   # cut short
-    _atomic_write(folder/'report.json', (self.to_json() + '\n').encode())
+    atomic_write(folder/'report.json', (self.to_json() + '\n').encode())
     self.to_html(folder/'report.html')
     import os
     mask = os.umask(0); os.umask(mask)

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 # %% ../nbs/00a_runs.ipynb #r00imp03
-from .core import (Record, _atomic_write, _check_seed, _logger, _named, _plain, image_hash, item_generator,
-                          item_rng, record_from_dict, save_png, load_png)
+from .core import (Record, atomic_write, check_seed, image_hash, item_generator, item_rng, load_png, logger,
+                          record_from_dict, save_png, to_plain, with_filename)
 
 # %% ../nbs/00a_runs.ipynb #1f354406
 def _append_jsonl(path:Path, obj:dict):
@@ -32,7 +32,7 @@ def _append_jsonl(path:Path, obj:dict):
                 try: f.truncate(end)
                 except OSError: pass   # a torn last line is cut off when the file is read with repair=True
                 raise
-    except OSError as e: raise _named(e, path)
+    except OSError as e: raise with_filename(e, path)
 
 _DISK_ERRNOS = {errno.ENOSPC: 'the disk is full', errno.EROFS: 'the disk turned read-only',
                 errno.EDQUOT: 'the disk quota is exceeded'}
@@ -83,7 +83,7 @@ def config_hash(config:dict, # JSON-able configuration (numpy numbers, tuples an
                ) -> str:
     "sha256 of the canonical JSON of `config` (sorted keys)."
     if not isinstance(config, dict): raise TypeError(f"config must be a dict, got {type(config).__name__}")
-    return hashlib.sha256(json.dumps(_plain(config, 'config'), sort_keys=True, separators=(',', ':')).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(to_plain(config, 'config'), sort_keys=True, separators=(',', ':')).encode()).hexdigest()
 
 def _versions() -> dict:
     import platform
@@ -101,7 +101,7 @@ class RunDir:
                  writer:bool=True, # False: another process (rank 0 of a launch) owns the manifest; this one never writes it
                  shard:int|None=None, # this process's rank when several write the same stages (each appends to its own shard file)
                 ):
-        _check_seed(seed, '')
+        check_seed(seed, '')
         self.path, self.seed, self.writer, self.shard = Path(path), int(seed), bool(writer), shard
         if not create and not (self.path/'manifest.json').is_file():
             raise FileNotFoundError(f"run directory {self.path} does not exist (create=False): no {self.path/'manifest.json'}")
@@ -126,7 +126,7 @@ class RunDir:
                                  f"format {MANIFEST_VERSION}): pass a new folder, or delete this one to rerun")
         else: self.manifest = {'format': MANIFEST_VERSION, 'seed': self.seed, 'order': [], 'stages': {}, 'notes': []}
         self.manifest.update(seed=self.seed, versions=_versions())
-        self._save()
+        self.save_manifest()
 
     @classmethod
     def reopen(cls, path:str|Path, # the folder of an existing run
@@ -146,13 +146,14 @@ class RunDir:
             raise PermissionError(f"run directory {self.path} is not writable ({e.strerror}); "
                                   f"pass a writable folder as run_dir") from None
 
-    def _save(self):
+    def save_manifest(self):
+        "Write the manifest (atomically); a process that is not the writer (`writer=False`) never writes it."
         if not self.writer: return   # rank 0 of a launch writes the manifest; the others get it by broadcast
-        _atomic_write(self.path/'manifest.json', (json.dumps(self.manifest, indent=1) + '\n').encode())
+        atomic_write(self.path/'manifest.json', (json.dumps(self.manifest, indent=1) + '\n').encode())
 
     def note(self, msg:str):
         "Log `msg` (logger 'gift_nb') and keep it in the manifest's notes."
-        _logger.warning(msg)
+        logger.warning(msg)
         self.manifest['notes'].append(msg)
 
     @property
@@ -203,8 +204,8 @@ def stage(self:RunDir,
         _remove_stage_files(self, name)   # leftovers of a stage the manifest no longer knows
         self.manifest['order'].append(name)
         self.manifest['stages'][name] = {'config_hash': chash, 'inputs': inputs, 'seed': self.seed, 'status': 'running',
-                                         'count': 0, 'images': 0, 'digest': None, 'config': _plain(config, 'config')}
-        self._save()
+                                         'count': 0, 'images': 0, 'digest': None, 'config': to_plain(config, 'config')}
+        self.save_manifest()
     return Stage(self, name)
 
 # %% ../nbs/00a_runs.ipynb #053e96ed
@@ -258,6 +259,14 @@ class Stage:
     def __len__(self): return len(self._records)
     def __repr__(self): return f"Stage({self.name!r}, {self.entry['status']}, {len(self)} records)"
 
+# %% ../nbs/00a_runs.ipynb #7a208449
+@patch
+def entry(self:RunDir,
+          name:str, # a stage name
+         ) -> dict|None:
+    "Stage `name`'s manifest entry (the live dict: changes are written by the next `save_manifest`), or None when undeclared."
+    return self.manifest['stages'].get(name)
+
 # %% ../nbs/00a_runs.ipynb #a584ee6b
 @patch
 def append(self:Stage,
@@ -268,7 +277,7 @@ def append(self:Stage,
     if isinstance(record, Record): d, rid = record.to_dict(), record.id
     elif isinstance(record, dict):
         if 'id' not in record: raise ValueError("a dict record needs an 'id' key")
-        d = _plain(record, 'record'); rid = d['id']
+        d = to_plain(record, 'record'); rid = d['id']
         if 'kind' in d: record = record_from_dict(d)
     else: raise TypeError(f"append takes a Record or a dict, got {type(record).__name__}")
     if rid in self._ids: raise ValueError(f"stage {self.name!r} already has id {rid!r}; skip ids in stage.done_ids")
@@ -307,7 +316,7 @@ def finish(self:Stage,
     imgs = self.run.path/'images'/self.name
     e.update(status='done', count=len(self._records), digest=hashlib.sha256(data).hexdigest(),
              images=sum(1 for _ in imgs.glob('*.png')) if imgs.exists() else 0)
-    self.run._save()
+    self.run.save_manifest()
     return self
 
 # %% ../nbs/00a_runs.ipynb #dfed5066
@@ -347,7 +356,7 @@ def merge(self:Stage,
         ids.sort(key=lambda i: pos.get(i, len(pos)))   # stable: unlisted ids keep the order they were found in
     data = b''.join(found[i] for i in ids)
     if shards or data != (self.file.read_bytes() if self.file.exists() else b''):
-        _atomic_write(self.file, data)
+        atomic_write(self.file, data)
     for f in shards: f.unlink(missing_ok=True)
     by_id = {(r['id'] if isinstance(r, dict) else r.id): r for r in self._records}
     self._records = [by_id[i] for i in ids if i in by_id]
@@ -378,7 +387,7 @@ def lock(self:RunDir,
             fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             with os.fdopen(fd, 'w') as f: json.dump(me, f)
             self._lock = p
-            self.manifest['world_size'] = int(world_size); self._save()
+            self.manifest['world_size'] = int(world_size); self.save_manifest()
             return p
         except FileExistsError:
             try: held = json.loads(p.read_text())
@@ -448,7 +457,7 @@ def key(self:ModelCache,
     if not isinstance(model_id, str) or not isinstance(prompt, str):
         raise TypeError("model_id and prompt must be str (serialise chat messages with json.dumps)")
     hashes = [im if isinstance(im, str) else image_hash(im) for im in images]
-    blob = json.dumps([model_id, prompt, hashes, _plain(params or {}, 'params')], sort_keys=True)
+    blob = json.dumps([model_id, prompt, hashes, to_plain(params or {}, 'params')], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 @patch
@@ -474,7 +483,7 @@ def get_or_call(self:ModelCache,
     if fn is None: raise TypeError("fn is required to call the model on a cache miss")
     response = fn()
     entry = {'key': key, 'model_id': model_id, 'prompt': prompt, 'images': [im if isinstance(im, str) else image_hash(im) for im in images],
-             'params': _plain(params or {}, 'params'), 'response': _plain(response, 'response')}
+             'params': to_plain(params or {}, 'params'), 'response': to_plain(response, 'response')}
     self.path.parent.mkdir(parents=True, exist_ok=True)
     _append_jsonl(self.path, entry)
     self.entries[key] = entry

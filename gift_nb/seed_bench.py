@@ -18,7 +18,7 @@ from .world import ATTRIBUTES, And, AtLeast, Not, Or, Rule, concept, get_task, m
 from .core import format_table, item_seed
 from .classifier import WEIGHTS_DIR, load_classifier
 from .oracle import shipped_profile
-from .benchmark import SUITE, _env, check_task
+from .benchmark import SUITE, environment_info, check_task
 
 # %% ../nbs/21_seed_bench.ipynb #be08bc99
 _REASONS = {AtLeast: 'a count', Or: 'an OR', Not: 'an absence'}
@@ -289,13 +289,13 @@ def run_seed_bench(tasks=None, # task names (default: the whole benchmark `SUITE
                   ) -> SeedBenchResult:
     "Every method on every class of every task, scored against the oracle's top rules (every name checked first)."
     tasks, methods = check_names(list(tasks) if tasks else list(SUITE), methods)
-    before, t0, rows = _env(), time.perf_counter(), []
+    before, t0, rows = environment_info(), time.perf_counter(), []
     for t in tasks:
         new = run_seed_task(t, methods, n, seed)
         rows += new
         if log: log('; '.join(f"{r['task']} class {r['k']} {r['method']}: {r['verdict']} ({r['found_text']})" for r in new))
     res = SeedBenchResult(rows, dict(tasks=tasks, methods=methods, n=n, seed=seed),
-                          dict(before=before, after=_env(), wall=round(time.perf_counter() - t0, 1)))
+                          dict(before=before, after=environment_info(), wall=round(time.perf_counter() - t0, 1)))
     if out is not None: res.save(out)
     return res
 

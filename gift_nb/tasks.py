@@ -13,7 +13,7 @@ import torch
 
 # %% ../nbs/01c_tasks.ipynb #879c8711
 from .world import render, sample_scene
-from .rules import Rule, _as_rule, at_least, concept, exists, parse_rule, rule_from_json
+from .rules import Rule, as_rule, at_least, concept, exists, parse_rule, rule_from_json
 from .interventions import NoRoom, intervene
 
 # %% ../nbs/01c_tasks.ipynb #91048606
@@ -25,7 +25,7 @@ class Bias:
     p_neg: float
     def __post_init__(self):
         if isinstance(self.rule, str): object.__setattr__(self, 'rule', parse_rule(self.rule))
-        _as_rule(self.rule)
+        as_rule(self.rule)
         for k in ('p_pos', 'p_neg'):
             p = getattr(self, k)
             if not (isinstance(p, (int, float)) and 0 <= p <= 1): raise ValueError(f"Bias.{k} is a rate in [0, 1], got {p!r}")
@@ -40,9 +40,9 @@ class Task:
     more: tuple = ()
     def __post_init__(self):
         if isinstance(self.rule, str): object.__setattr__(self, 'rule', parse_rule(self.rule))
-        _as_rule(self.rule)
+        as_rule(self.rule)
         if self.bias is not None and not isinstance(self.bias, Bias): raise TypeError("Task.bias must be a Bias or None")
-        object.__setattr__(self, 'more', tuple(parse_rule(r) if isinstance(r, str) else _as_rule(r) for r in self.more))
+        object.__setattr__(self, 'more', tuple(parse_rule(r) if isinstance(r, str) else as_rule(r) for r in self.more))
         if self.more and self.bias is not None:
             raise ValueError(f"task {self.name!r}: a multi-class task (more=...) takes no bias; a Bias is defined for class 1 against class 0")
     @property

@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['METRICS', 'as_hypothesis', 'BaseSet', 'as_base', 'Unverifiable', 'InterventionResult', 'Intervener', 'rule_of',
-           'WorldIntervener', 'verify', 'format_results', 'curve_vs_n', 'plot_vs_n', 'plot_per_image', 'strength_sweep',
-           'plot_vs_strength', 'compare_with_oracle', 'metrics_html', 'VerificationViewer', 'target_hypotheses']
+           'WorldIntervener', 'check_fresh', 'verify', 'format_results', 'curve_vs_n', 'plot_vs_n', 'plot_per_image',
+           'strength_sweep', 'plot_vs_strength', 'compare_with_oracle', 'metrics_html', 'VerificationViewer',
+           'target_hypotheses']
 
 # %% ../nbs/07_verification.ipynb #069dea49
 import copy, io, math, re, warnings
@@ -17,7 +18,7 @@ from fastcore.basics import patch
 
 # %% ../nbs/07_verification.ipynb #7f7de837
 from .core import Hypothesis, Verification, default_device, image_hash, item_rng, item_seed, progress, moved_names
-from .oracle import OracleTable, _rank_key, agreement, all_concepts, bootstrap_ci, decide, effect_metrics, wilson_ci
+from .oracle import OracleTable, rank_key, agreement, all_concepts, bootstrap_ci, decide, effect_metrics, wilson_ci
 from .world import (AtLeast, And, Not, Or, Rule, Scene, exists, get_task, intervene, parse_rule, render,
                            rule_from_json)
 
@@ -237,7 +238,9 @@ def _select(base:BaseSet, n, seed) -> BaseSet:
     order = np.random.default_rng(item_seed(seed, 'verify', 'base-order')).permutation(len(base))[:n]
     return base.subset(order)
 
-def _check_fresh(B:BaseSet, exclude):
+def check_fresh(B:BaseSet, # the verification items
+                exclude, # the items stages 1-3 used: a `BaseSet`, or what `as_base` takes
+               ):
     "ValueError when a base item is one of `exclude` (same world scene, or same 8-bit image)."
     ex, hits = as_base(exclude), set()
     if B.scenes is not None and ex.scenes is not None:
@@ -308,7 +311,7 @@ def verify(hypotheses, # `Hypothesis` records, texts or world rules (an empty li
     if not callable(intervener): raise TypeError(f"intervener must be callable (base, hypothesis, present, seed), got {type(intervener).__name__}")
     from gift_nb.classifier import check_classifier
     B = _select(as_base(base), n, seed)
-    if exclude is not None: _check_fresh(B, exclude)
+    if exclude is not None: check_fresh(B, exclude)
     images = B.get_images()
     fn = check_classifier(classifier, images)
     P = _classify(fn, images, batch_size)
@@ -318,7 +321,7 @@ def verify(hypotheses, # `Hypothesis` records, texts or world rules (an empty li
            for h in progress(hyps, show=show_progress, desc='verifying', leave=False)]
     if not per_image:
         for v in out: v.meta.pop('per_image', None)
-    return sorted(out, key=_rank_key)
+    return sorted(out, key=rank_key)
 
 # %% ../nbs/07_verification.ipynb #1fa103f8
 def format_results(results, # `Verification`s (e.g. from `verify`)

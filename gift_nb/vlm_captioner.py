@@ -15,7 +15,7 @@ from fastcore.basics import patch
 # %% ../nbs/05b_vlm_captioner.ipynb #8090fd36
 from .core import default_device, from_hub, image_hash, progress
 from .runs import ModelCache, CacheMiss
-from .captioning import Captioner, NO_CHANGE, _check_pair
+from .captioning import Captioner, NO_CHANGE, check_image_pair
 from .world import ATTRIBUTES
 
 # %% ../nbs/05b_vlm_captioner.ipynb #7d3e33ed
@@ -101,7 +101,7 @@ def __call__(self:VLMCaptioner,
              after, # images x', same shape
             ) -> list:
     "One caption per pair; answers come from the cache when recorded (replay mode never calls the model)."
-    b, a = _check_pair(before, after)
+    b, a = check_image_pair(before, after)
     params = dict(prompt_version=self.prompt_version, max_new_tokens=self.max_new_tokens, upscale=self.upscale,
                   **{k: v for k, v in self.generate_kwargs.items() if isinstance(v, (int, float, str, bool))})
     prompt = self.chat() if self.cache is not None and self.cache.mode != 'off' else ''

@@ -350,7 +350,7 @@ def check_shortcut_task(my_task, # the learner's `Task`, with a `Bias`
                         min_gap:float=0.2, # the bias and the rule must disagree on at least this share of random scenes
                        ):
     "Passes when `my_task` has a strong bias (rates >= 0.9 / <= 0.1) that is not the rule in other words."
-    from gift_nb.world import _reference_scenes
+    from gift_nb.rules import reference_scenes
     _need(my_task, 'a Task with a Bias', "Task('my_shortcut', 'there is a cube', Bias('there is a yellow object', 1.0, 0.0))")
     if not isinstance(my_task, Task): raise NotYet(f"my_task must be a gift_nb.world.Task, got a {type(my_task).__name__}")
     b = my_task.bias
@@ -358,7 +358,7 @@ def check_shortcut_task(my_task, # the learner's `Task`, with a `Bias`
     if b.p_pos < 0.9 or b.p_neg > 0.1:
         raise NotYet(f"the bias is weak (p_pos {b.p_pos}, p_neg {b.p_neg}): a small classifier trained briefly takes a shortcut "
                      "that holds in (nearly) every class-1 training scene and no class-0 one: p_pos >= 0.9, p_neg <= 0.1")
-    ref = _reference_scenes()
+    ref = reference_scenes()
     gap = float(np.mean(my_task.rule.holds(ref) != b.rule.holds(ref)))
     if gap < min_gap:
         raise NotYet(f"the bias and the rule agree on {1 - gap:.0%} of random scenes: then no one, GIFT included, can tell which "

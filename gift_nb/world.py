@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['SHAPES', 'COLORS', 'SIZES', 'MATERIALS', 'ATTRIBUTES', 'COLOR_RGB', 'RADIUS', 'MAX_OBJECTS', 'XY_RANGE', 'ELEVATION',
-           'MIN_VISIBLE', 'Obj', 'Scene', 'load_clevr_scenes', 'save_clevr_scenes', 'render', 'object_centers',
-           'visible_fractions', 'random_object', 'place_object', 'sample_scene', 'show_scenes']
+           'MIN_VISIBLE', 'check_attribute', 'Obj', 'Scene', 'load_clevr_scenes', 'save_clevr_scenes', 'render',
+           'object_centers', 'visible_fractions', 'can_place', 'random_object', 'place_object', 'sample_scene',
+           'show_scenes']
 
 # %% ../nbs/01_world.ipynb #48a3e3f1
 import json, math, re, functools
@@ -26,7 +27,9 @@ RADIUS = {'small': 0.42, 'large': 0.7}  # CLEVR uses 0.35 / 0.7; small is a bit 
 MAX_OBJECTS = 10
 XY_RANGE = 2.9
 
-def _check_attr(name, value=None):
+def check_attribute(name:str, # an attribute: 'shape', 'color', 'size' or 'material'
+                    value:str|None=None, # one of its values, or None to check the name only
+                   ):
     "Raise a ValueError naming the allowed attribute names or values."
     if name not in ATTRIBUTES:
         raise ValueError(f"unknown attribute {name!r}: allowed attributes are {', '.join(ATTRIBUTES)}")
@@ -47,7 +50,7 @@ class Obj:
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # unknown CLEVR fields, kept
 
     def __post_init__(self):
-        for a in ATTRIBUTES: _check_attr(a, getattr(self, a))
+        for a in ATTRIBUTES: check_attribute(a, getattr(self, a))
 
     @property
     def attrs(self):
@@ -337,14 +340,17 @@ def visible_fractions(scene, size=64, worst_case=False):
         fr.append(float((m & ~hidden & H).sum() / m.sum()))
     return fr
 
-def _fits(objs, new, size=64):
+def can_place(objs, # the objects already in the scene
+              new:Obj, # the object to add, at its position
+              size:int=64, # image size the visibility is measured at
+             ) -> bool:
     "Can `new` join `objs`: far enough from each, and every object still at least MIN_VISIBLE visible (worst case)?"
     if any((new.x - o.x) ** 2 + (new.y - o.y) ** 2 < _MIN_DIST ** 2 for o in objs): return False
     return min(visible_fractions(Scene(tuple(objs) + (new,)), size, worst_case=True)) >= MIN_VISIBLE
 
 def random_object(rng, **attrs):
     "An object with the given attributes and the others drawn uniformly (position left at the origin)."
-    for k, v in attrs.items(): _check_attr(k, v)
+    for k, v in attrs.items(): check_attribute(k, v)
     a = {k: attrs.get(k, vals[rng.integers(len(vals))]) for k, vals in ATTRIBUTES.items()}
     return Obj(**a, rotation=float(rng.uniform(0, 360)) if a['shape'] == 'cube' else 0.)
 
@@ -352,7 +358,7 @@ def place_object(objs, obj, rng, tries=200):
     "Put `obj` at a random free spot among `objs` (ground spacing and visibility kept); None when no spot is found."
     for _ in range(tries):
         cand = replace(obj, x=float(rng.uniform(-XY_RANGE, XY_RANGE)), y=float(rng.uniform(-XY_RANGE, XY_RANGE)))
-        if _fits(objs, cand): return cand
+        if can_place(objs, cand): return cand
     return None
 
 def sample_scene(rng, n_objects=(1, 6), **attr_choices):
@@ -362,7 +368,7 @@ def sample_scene(rng, n_objects=(1, 6), **attr_choices):
     lo, hi = (n_objects, n_objects) if isinstance(n_objects, (int, np.integer)) else n_objects
     if not 0 <= lo <= hi <= MAX_OBJECTS: raise ValueError(f"n_objects must lie in 0..{MAX_OBJECTS}, got {n_objects!r}")
     for k, vals in attr_choices.items():
-        for v in vals: _check_attr(k, v)
+        for v in vals: check_attribute(k, v)
     n = int(rng.integers(lo, hi + 1))
     for _ in range(50):
         objs = []
@@ -398,7 +404,7 @@ from .core import moved_names
 
 # %% ../nbs/01_world.ipynb #7ecad17b
 _MOVED = {**{n: 'rules' for n in ('Concept', 'concept', 'Rule', 'AtLeast', 'And', 'Or', 'Not', 'exists', 'at_least', 'rule_from_json',
-                                 'SYNONYMS', 'parse_rule', 'truth_key', 'equivalent', '_as_rule', '_reference_scenes')},
+                                 'SYNONYMS', 'parse_rule', 'truth_key', 'equivalent', 'as_rule', 'reference_scenes')},
           **{n: 'interventions' for n in ('COST_ATTRIBUTE', 'COST_ADD', 'COST_REMOVE', 'Edit', 'NoRoom', 'intervene', 'cheaper_edit_exists')},
           **{n: 'tasks' for n in ('Bias', 'Task', 'TASKS', 'get_task', 'SPLITS', 'make_scenes', 'make_dataset')}}
 

@@ -322,7 +322,7 @@ def test_failed_writes_leave_the_old_bytes_and_name_the_file(tmp_path, monkeypat
     assert e.value.filename == str(tmp_path/'s.jsonl')
     msg = disk_error(e.value)
     assert msg.startswith(f"the disk is full (No space left on device) writing {tmp_path/'s.jsonl'}; ") and 'run the same command again' in msg
-    with pytest.raises(OSError) as e: run._save()
+    with pytest.raises(OSError) as e: run.save_manifest()
     assert e.value.filename == str(tmp_path/'manifest.json')
     monkeypatch.undo()
     assert ((tmp_path/'s.jsonl').read_bytes(), (tmp_path/'manifest.json').read_bytes()) == before

@@ -3,7 +3,7 @@
 turns read-only, and run again with the same command, ends with the report, the stage files and the images of an
 uninterrupted run, and says which stages it reused.
 
-Every write of a run goes through two writers: `gift_nb.runs._append_jsonl` (one record) and `gift_nb.core._atomic_write` (the
+Every write of a run goes through two writers: `gift_nb.runs._append_jsonl` (one record) and `gift_nb.core.atomic_write` (the
 manifest, PNGs, the report). The reference run counts them; each case then picks one of those write events (seeded,
 at least one in every stage) and kills the run there. A driver process (one per test worker) imports gift_nb once
 and forks one child per run, so each run starts from a clean process without paying for the imports (and the world
@@ -12,7 +12,7 @@ import errno, json, os, re, select, signal, subprocess, sys, warnings
 from pathlib import Path
 import numpy as np
 import pytest
-from gift_nb.core import _same, read_jsonl, record_from_dict
+from gift_nb.core import same_data, read_jsonl, record_from_dict
 from gift_nb.report import STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +70,7 @@ def child(job):
     log = os.open(job['log'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(log, 1); os.dup2(log, 2)   # the child's output goes to its log, never to the driver's answers
     fault, events = job.get('fault'), []
-    append, atomic = runs._append_jsonl, core._atomic_write
+    append, atomic = runs._append_jsonl, core.atomic_write
     def event(kind, path, data, write):
         i = len(events)
         events.append([kind, stage_of(path, data), str(path)])
@@ -103,7 +103,7 @@ def child(job):
     def hooked_atomic(path, data):
         return event('atomic', path, data, lambda: atomic(path, data))
     runs._append_jsonl = hooked_append
-    core._atomic_write = runs._atomic_write = hooked_atomic   # runs imported its own reference
+    core.atomic_write = runs.atomic_write = hooked_atomic   # runs imported its own reference
     try: rc = main(job['argv'])
     finally:
         sys.stdout.flush(); sys.stderr.flush()
@@ -240,7 +240,7 @@ def test_kill_anywhere_resume_exactly(tmp_path, driver, reference, case):
     for s in STAGES:
         a, b = read_jsonl(run/f"{s}.jsonl"), read_jsonl(ref/'run'/f"{s}.jsonl")
         assert ids(a) == ids(b), (where, s)
-        assert _same(a, b) and (run/f"{s}.jsonl").read_bytes() == (ref/'run'/f"{s}.jsonl").read_bytes(), (where, s)
+        assert same_data(a, b) and (run/f"{s}.jsonl").read_bytes() == (ref/'run'/f"{s}.jsonl").read_bytes(), (where, s)
     assert files(out) == files(ref), (where, set(files(out)) ^ set(files(ref)))
     for f in files(run/'images'): assert (run/'images'/f).read_bytes() == (ref/'run'/'images'/f).read_bytes(), (where, f)
     man, rman = (json.loads((d/'manifest.json').read_text())['stages'] for d in (run, ref/'run'))

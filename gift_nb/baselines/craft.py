@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'grid_boxes', 'grid_crops', 'nnls', 'sobol_design', 'jansen_total_indices', 'total_sobol_indices', 'Craft',
-           'row_percentile', 'plot_fidelity', 'crop_central_objects', 'world_purity', 'describe_concept',
-           'world_report', 'report_row']
+           'pool_spatial', 'row_percentile', 'fig_ax', 'to_hwc', 'plot_fidelity', 'crop_central_objects',
+           'world_purity', 'describe_concept', 'world_report', 'report_row']
 
 # %% ../../nbs/baselines/10_craft.ipynb #7ce05d64
 import math, time, warnings
@@ -228,7 +228,10 @@ def latent(self:Craft, images) -> torch.Tensor:
     return _check_latent(self._batched(self.input_to_latent, self._check_images(images), 'latent'))
 
 # %% ../../nbs/baselines/10_craft.ipynb #7eaaa76b
-def _pool(A): return A.mean((2, 3)) if A.ndim == 4 else A
+def pool_spatial(A:torch.Tensor, # activations [N, p, h, w] or [N, p]
+                ) -> torch.Tensor:
+    "Activations averaged over their spatial positions, [N, p]; [N, p] activations are returned as they are."
+    return A.mean((2, 3)) if A.ndim == 4 else A
 
 @patch
 def fit(self:Craft, images, # images of the class to explain `[N, C, H, W]` (CRAFT suggests hundreds)
@@ -257,7 +260,7 @@ def _encode_crops(self:Craft, crops, # crops `[n, C, h, w]`
     "Pooled, checked activations `[n, p]` of crops resized to `size`."
     def encode(c): return self.input_to_latent(F.interpolate(c, size=size, mode='bilinear', align_corners=False)
                                                if tuple(c.shape[-2:]) != size else c)
-    return _pool(_check_latent(self._batched(encode, crops, 'crops')))
+    return pool_spatial(_check_latent(self._batched(encode, crops, 'crops')))
 
 @patch
 def _fit_activations(self:Craft, A, # pooled crop activations `[n_crops, p]`
@@ -304,7 +307,7 @@ def transform(self:Craft, images, # images `[N, C, H, W]` (any size the model ac
 def _codes(self:Craft, A, # activations `[N, p, h, w]` or `[N, p]` (from `latent`)
            spatial:bool=True):
     "`transform` on activations already computed."
-    if A.ndim == 2 or not spatial: return nnls(_pool(A), self.W)
+    if A.ndim == 2 or not spatial: return nnls(pool_spatial(A), self.W)
     N, p, h, w = A.shape
     return nnls(A.permute(0, 2, 3, 1).reshape(-1, p), self.W).reshape(N, h, w, -1)
 
@@ -461,7 +464,9 @@ def ranked_concepts(self:Craft) -> list:
     self._need_fit()
     return list(range(self.n_concepts)) if self.importances is None else [int(i) for i in np.argsort(-self.importances, kind='stable')]
 
-def _new_ax(ax, figsize):
+def fig_ax(ax, # a matplotlib axis to draw on, or None for a new figure
+           figsize:tuple, # (width, height) of a new figure, in inches
+          ) -> tuple:
     "A new (fig, ax) of `figsize`, or `ax` and its figure."
     if ax is not None: return ax.figure, ax
     import matplotlib.pyplot as plt
@@ -470,7 +475,10 @@ def _new_ax(ax, figsize):
 
 _TAB10 = ('blue', 'orange', 'green', 'red', 'purple', 'brown', 'pink', 'gray', 'olive', 'cyan')
 
-def _img(t): return t.detach().cpu().float().clamp(0, 1).permute(1, 2, 0).numpy()
+def to_hwc(t:torch.Tensor, # one image [C, H, W]
+          ) -> np.ndarray:
+    "The image as a channels-last float array [H, W, C] clipped to [0, 1], for `imshow`."
+    return t.detach().cpu().float().clamp(0, 1).permute(1, 2, 0).numpy()
 
 # %% ../../nbs/baselines/10_craft.ipynb #df401a12
 @patch
@@ -480,7 +488,7 @@ def plot_importance(self:Craft, ax=None, # matplotlib axes (default: a new figur
     "Bar chart of the concepts' Sobol importance, most important on top; returns (fig, ax)."
     if self.importances is None: raise ValueError("no importances yet: call estimate_importance(images) first")
     order = self.ranked_concepts()[::-1]
-    fig, ax = _new_ax(ax, (5, 0.3 * len(order) + 1))
+    fig, ax = fig_ax(ax, (5, 0.3 * len(order) + 1))
     ax.barh(range(len(order)), self.importances[order], color='tab:blue')
     names = [f"concept {c}" + (f": {labels[c]}" if labels and c in labels else '') for c in order]
     ax.set_yticks(range(len(order)), names, fontsize=8)
@@ -503,8 +511,8 @@ def plot_top_crops(self:Craft, concepts=None, # concept indices (default: all, m
             crop = self.crops[i]
             crop = crop[:3] if crop.shape[0] >= 3 else crop[:1].expand(3, -1, -1)
             grid[:, r_ * (p + pad):r_ * (p + pad) + p, j * (p + pad):j * (p + pad) + p] = crop
-    fig, ax = _new_ax(ax, (1.0 * n + 1.5, 1.0 * len(concepts) + 0.3))
-    ax.imshow(_img(grid))
+    fig, ax = fig_ax(ax, (1.0 * n + 1.5, 1.0 * len(concepts) + 0.3))
+    ax.imshow(to_hwc(grid))
     ax.set_xticks([])
     ax.set_yticks([r_ * (p + pad) + p / 2 for r_ in range(len(concepts))],
                   [f"{c}" + (f" ({self.importances[c]:.2f})" if self.importances is not None else '')
@@ -531,7 +539,7 @@ def plot_concept_maps(self:Craft, images, # images `[N, C, H, W]` in [0, 1] (sho
         fig = axes[0].figure
     colors = plt.get_cmap('tab10')
     for i in range(n):
-        axes[i].imshow(_img(images[i, :3]))
+        axes[i].imshow(to_hwc(images[i, :3]))
         for j, c in enumerate(concepts):
             m = maps[i, c].numpy()
             mx = maps[:, c].max().item()

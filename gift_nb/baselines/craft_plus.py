@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from ..core import progress
 from fastcore.basics import patch
-from .craft import Craft, nnls, sobol_design, jansen_total_indices, grid_crops, grid_boxes, _pool, _new_ax, _img
+from .craft import Craft, nnls, sobol_design, jansen_total_indices, grid_crops, grid_boxes, pool_spatial, fig_ax, to_hwc
 
 # %% ../../nbs/baselines/10a_craft_plus.ipynb #7b4948c1
 @dataclass
@@ -117,7 +117,7 @@ def _layer_crops(self:Craft, layer:Layer, idx):
     size = (size, size) if isinstance(size, int) else tuple(size)
     def enc(c): return layer.input_to_layer(F.interpolate(c, size=size, mode='bilinear', align_corners=False)
                                             if tuple(c.shape[-2:]) != size else c)
-    return _pool(_check_layer_acts(self._batched(enc, self.crops[torch.as_tensor(idx)], layer.name), layer))
+    return pool_spatial(_check_layer_acts(self._batched(enc, self.crops[torch.as_tensor(idx)], layer.name), layer))
 
 @patch
 def _sub_importance(self:Craft, images, layer:Layer, W, k, nb_design):
@@ -220,8 +220,8 @@ def plot(self:CraftTree, n:int=8, # crops per concept
             c = crops[int(i)]
             c = c[:3] if c.shape[0] >= 3 else c[:1].expand(3, -1, -1)
             grid[:, r_ * (p + pad):r_ * (p + pad) + p, (j + off) * (p + pad):(j + off) * (p + pad) + p] = c
-    fig, ax = _new_ax(ax, (0.9 * (n + depth - 1) + 2.5, 0.9 * len(nodes) + 0.3))
-    ax.imshow(_img(grid))
+    fig, ax = fig_ax(ax, (0.9 * (n + depth - 1) + 2.5, 0.9 * len(nodes) + 0.3))
+    ax.imshow(to_hwc(grid))
     ax.set_xticks([])
     ax.set_yticks([r_ * (p + pad) + p / 2 for r_ in range(len(nodes))],
                   [f"{nd.name} [{nd.layer}] ({nd.importance:.2f})" + (f" {labels[nd.path]}" if labels and nd.path in labels else '')
