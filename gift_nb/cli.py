@@ -9,6 +9,7 @@ __all__ = ['MIN_N', 'MAX_N', 'MIN_NV', 'MAX_NV', 'DEFAULT_OUT', 'check_out_dir',
 # %% ../nbs/09_cli.ipynb #5c19a376
 import argparse, json, os, sys, tempfile, time
 from pathlib import Path
+from .core import format_interval
 
 # %% ../nbs/09_cli.ipynb #02de1854
 from . import __version__
@@ -152,8 +153,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 # %% ../nbs/09_cli.ipynb #d77bd710
-def _fmt_ci(ci): return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
-
 def summary_lines(report, # a `gift_nb.pipeline.Report`
                   wall:float|None=None, # total wall time in seconds
                  ) -> list:
@@ -161,18 +160,18 @@ def summary_lines(report, # a `gift_nb.pipeline.Report`
     out, top = [], report.top()
     if top:
         h, v = top
-        out.append(f"top accepted hypothesis: class {v.k} = presence of '{v.hypothesis}'  P̂NS {v.pns:.3f} {_fmt_ci(v.pns_ci)}  "
-                   f"CaCE {v.cace:.3f} {_fmt_ci(v.cace_ci)}  (n={v.n} fresh scenes)")
+        out.append(f"top accepted hypothesis: class {v.k} = presence of '{v.hypothesis}'  P̂NS {v.pns:.3f} {format_interval(v.pns_ci)}  "
+                   f"CaCE {v.cace:.3f} {format_interval(v.cace_ci)}  (n={v.n} fresh scenes)")
         o = report.oracle_of(v.id)
-        if o: out.append(f"  oracle: P̂NS {o['pns']:.3f} {_fmt_ci(o['pns_ci'])} on {o['n']} scenes; agrees: {bool(o['agrees'])}")
+        if o: out.append(f"  oracle: P̂NS {o['pns']:.3f} {format_interval(o['pns_ci'])} on {o['n']} scenes; agrees: {bool(o['agrees'])}")
     else: out.append("no hypothesis was accepted (no P̂NS lower bound reached the threshold)")
     acc = report.accepted
     out.append(f"{len(acc)} accepted of {len(report.verifications)} verified" + (': ' + '; '.join(f"'{v.hypothesis}'" for _, v in acc) if acc else ''))
     for h, v in report.pairs:
         if h.source == 'user' or h.provenance.get('user_supplied'):
             o = report.oracle_of(v.id)
-            out.append(f"  user-supplied '{v.hypothesis}': {v.status}, P̂NS {v.pns:.3f} {_fmt_ci(v.pns_ci)}"
-                       + (f"; oracle {o['pns']:.3f} {_fmt_ci(o['pns_ci'])}, agrees: {bool(o['agrees'])}" if o else ''))
+            out.append(f"  user-supplied '{v.hypothesis}': {v.status}, P̂NS {v.pns:.3f} {format_interval(v.pns_ci)}"
+                       + (f"; oracle {o['pns']:.3f} {format_interval(o['pns_ci'])}, agrees: {bool(o['agrees'])}" if o else ''))
     reuse = getattr(report, 'reuse', None) or {}
     if any(r['how'] != 'computed' for r in reuse.values()):
         names = lambda how: ', '.join(s for s, r in reuse.items() if r['how'] == how)

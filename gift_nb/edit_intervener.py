@@ -11,6 +11,7 @@ import copy, re, warnings
 import numpy as np
 import torch
 from fastcore.basics import patch
+from .core import split_class_prefix
 
 # %% ../nbs/07a_edit_intervener.ipynb #2092de65
 from .core import Hypothesis, default_device, from_hub, item_seed, progress
@@ -43,7 +44,7 @@ def _rule_instruction(rule, present, T):
     raise Unverifiable(f"no instruction template for a {type(rule).__name__} rule")
 
 def _free_text(text):
-    t = re.sub(r'^\s*class\s+\w+\s*(=|:|is)\s*', '', text.strip(), flags=re.I)
+    t = split_class_prefix(text.strip())[1]
     t = re.sub(r'^(the\s+)?presence\s+of\s+', '', t, flags=re.I)
     return re.sub(r'^there\s+(is|are|exists?)\s+', '', t, flags=re.I).strip(' .')
 

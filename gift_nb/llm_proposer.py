@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 _logger = logging.getLogger('gift_nb')
 from fastcore.basics import patch
+from .core import split_class_prefix
 
 # %% ../nbs/06a_llm_proposer.ipynb #ab4755e3
 from .core import Caption, Hypothesis
@@ -297,8 +298,8 @@ def _hypotheses(self:LLMProposer, props, items) -> list:
     cands, n_parsed = [], 0
     for rank, p in enumerate(props):
         k = p['k'] if p['k'] in seen else (1 if binary else seen[-1])
-        m = re.match(r'^\s*class\s+(\d+)\s*(?:=|:|is)\s*', p['text'].lower())
-        if m and int(m[1]) in seen: k = int(m[1])
+        named = split_class_prefix(p['text'])[0]
+        if named is not None and named.isdigit() and int(named) in seen: k = int(named)
         try: rule = parse_rule(p['text']); n_parsed += 1
         except ValueError: rule = None
         signs = flip_signs(items, k)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastcore.basics import patch
+from .core import format_estimate
 
 # %% ../nbs/03_oracle.ipynb #a3ff3b12
 from .core import Verification, format_table, item_rng, progress
@@ -214,8 +215,6 @@ def rank_key(row:Verification, # a verification result
     "Sort key of results, best first: lower P̂NS bound, P̂NS, CaCE (each descending, NaN last), then the hypothesis text."
     return (_nan_last(row.pns_ci[0]), _nan_last(row.pns), _nan_last(row.cace), row.hypothesis)
 
-def _ci(v, ci, d=3): return '—' if v != v else f"{v:.{d}f} [{ci[0]:.{d}f}, {ci[1]:.{d}f}]"
-
 def _cond(v, n): return f"— (n=0)" if v != v else f"{v:.3f} (n={n})"
 
 class OracleTable:
@@ -232,7 +231,7 @@ class OracleTable:
         "The table as rows of strings (header first), for the `n` best rules."
         out = [list(self.COLUMNS)]
         for i, r in enumerate(self.rows[:n], 1):
-            out.append([str(i), r.hypothesis, str(r.n), _ci(r.cace, r.cace_ci), _ci(r.pns, r.pns_ci), _cond(r.ps, r.ps_n),
+            out.append([str(i), r.hypothesis, str(r.n), format_estimate(r.cace, r.cace_ci), format_estimate(r.pns, r.pns_ci), _cond(r.ps, r.ps_n),
                         _cond(r.pn, r.pn_n), str(r.n_failed), r.status])
         return out
 

@@ -10,6 +10,7 @@ import base64, html, io, json, math, time, warnings
 from dataclasses import replace
 from pathlib import Path
 from fastcore.basics import patch
+from .core import split_class_prefix
 
 # %% ../nbs/08_pipeline.ipynb #e6fa446d
 import numpy as np
@@ -255,7 +256,7 @@ def _user_hypotheses(extra, k) -> list:
         if h.rule is None:
             from gift_nb.world import parse_rule
             import re
-            text = re.sub(r'^\s*class\s+\d+\s*(=|:|is)\s*', '', h.text, flags=re.I)
+            text = split_class_prefix(h.text)[1]
             try: h = replace(h, rule=parse_rule(text).to_json(), text=str(parse_rule(text)))
             except ValueError: pass
         out.append(replace(h, source='user', provenance={**h.provenance, 'user_supplied': True}))

@@ -11,6 +11,7 @@ import base64, html, io, json, math, warnings
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
+from .core import format_interval
 
 # %% ../nbs/08a_report.ipynb #7e264138
 from .core import GLOSSARY, Hypothesis, Verification, to_plain, same_data, format_table, glossary_id, render_glossary
@@ -150,7 +151,7 @@ def without_timings(self:Report) -> dict:
 def format(self:Report, n:int|None=None, # show the `n` best (None: all)
           ) -> str:
     "A fixed-width text table of the verified hypotheses, best first."
-    ci = lambda c: f"[{c[0]:.3f}, {c[1]:.3f}]"
+    ci = format_interval
     rows = [['#', f'{self.class_name()} = presence of', 'status', 'P̂NS [95% CI]', 'CaCE'] + (['oracle P̂NS'] if self.oracle else [])]
     for i, (h, v) in enumerate(self.pairs[:n], 1):
         user = '*' if h.source == 'user' or h.provenance.get('user_supplied') else ''
@@ -416,7 +417,6 @@ th a{color:inherit}"""
 
 def _e(x) -> str: return html.escape(str(x), quote=True)
 def _f(v, d=3) -> str: return '—' if v is None or v != v else f"{v:.{d}f}"
-def _ci(ci, d=3) -> str: return '' if ci is None or ci[0] != ci[0] else f"[{ci[0]:.{d}f}, {ci[1]:.{d}f}]"
 
 def _fig_uri(fig) -> str:
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80, bbox_inches='tight')
@@ -497,12 +497,12 @@ def _table_html(self:Report, pairs) -> str:
     for i, (h, v) in enumerate(pairs, 1):
         o = self.oracle_of(v.id)
         user = " <span class='badge user'>user-supplied</span>" if h.source == 'user' or h.provenance.get('user_supplied') else ''
-        orc = (f"<td>{_f(o['pns'])} <span class='small'>{_ci(o['pns_ci'])}</span></td><td>{_f(o['cace'])}</td>"
+        orc = (f"<td>{_f(o['pns'])} <span class='small'>{format_interval(o['pns_ci'])}</span></td><td>{_f(o['cace'])}</td>"
                f"<td>{_agree(o)}</td>") if o else \
               ("<td>—</td><td>—</td><td>—</td>" if self.oracle else '')
         rows.append(f"<tr class='s-{_e(v.status)}'><td>{i}</td><td class='l'>{_e(v.hypothesis)}{user}</td><td>{v.n}</td>"
-                    f"<td>{_f(v.cace)} <span class='small'>{_ci(v.cace_ci)}</span></td>"
-                    f"<td><b>{_f(v.pns)}</b> <span class='small'>{_ci(v.pns_ci)}</span></td>"
+                    f"<td>{_f(v.cace)} <span class='small'>{format_interval(v.cace_ci)}</span></td>"
+                    f"<td><b>{_f(v.pns)}</b> <span class='small'>{format_interval(v.pns_ci)}</span></td>"
                     f"<td>{_f(v.ps)} <span class='small'>(n={v.ps_n})</span></td><td>{_f(v.pn)} <span class='small'>(n={v.pn_n})</span></td>"
                     f"<td>{_badge(v.status)}</td>{orc}</tr>")
     oh = (f"<th>{_term('oracle')} P̂NS [95% CI]</th><th>oracle CaCE</th><th>{_term('agrees', 'agrees with the oracle')}</th>"
@@ -625,7 +625,7 @@ def to_html(self:Report, path:str|Path|None=None, # also write the page to this 
     m, top = self.meta, self.top()
     title = self.title()
     verdict = (f"<b>Top accepted {_term('hypothesis')}:</b> {_e(self.class_name(top[1].k))} = presence of <b>{_e(top[1].hypothesis)}</b> — "
-               f"{_term('P̂NS')} {_f(top[1].pns)} {_ci(top[1].pns_ci)}, {_term('CaCE')} {_f(top[1].cace)} {_ci(top[1].cace_ci)} "
+               f"{_term('P̂NS')} {_f(top[1].pns)} {format_interval(top[1].pns_ci)}, {_term('CaCE')} {_f(top[1].cace)} {format_interval(top[1].cace_ci)} "
                f"on {top[1].n} fresh base images"
                if top else f"<b>No {_term('hypothesis')} was accepted</b>: no {_term('P̂NS')} lower bound reached the threshold.")
     task = (f"<p>World task <b>{_e(m['task'])}</b>: class 1 = <i>{_e(m.get('task_rule'))}</i>"

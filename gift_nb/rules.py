@@ -10,6 +10,7 @@ __all__ = ['SYNONYMS', 'Concept', 'concept', 'Rule', 'as_rule', 'AtLeast', 'And'
 import functools, re
 from dataclasses import dataclass
 import numpy as np
+from .core import split_class_prefix
 
 # %% ../nbs/01a_rules.ipynb #525d72c8
 from .world import ATTRIBUTES, COLORS, MAX_OBJECTS, Obj, Scene, check_attribute
@@ -158,7 +159,7 @@ _WORD2ATTR = {w: (a, v) for a, d in SYNONYMS.items() for w, v in d.items()}
 
 def _tokens(text):
     t = text.lower().replace('-', ' ')
-    t = re.sub(r'^\s*class\s+\w+\s*(=|:|is)\s*', '', t)  # "class 1 = presence of ..."
+    t = split_class_prefix(t)[1]  # "class 1 = presence of ..."
     t = re.sub(r'\b(the\s+)?presence\s+of\b', 'there is', t)
     t = re.sub(r'\b(the\s+)?absence\s+of\b', 'there is no', t)
     t = re.sub(r'[.,;!]', ' ', t)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from fastcore.basics import patch
+from .core import split_class_prefix
 
 # %% ../nbs/07_verification.ipynb #7f7de837
 from .core import Hypothesis, Verification, default_device, image_hash, item_rng, item_seed, progress, moved_names
@@ -23,8 +24,6 @@ from .world import (AtLeast, And, Not, Or, Rule, Scene, exists, get_task, interv
                            rule_from_json)
 
 # %% ../nbs/07_verification.ipynb #a0972598
-_CLASS_RE = re.compile(r'^\s*class\s+(\d+)\s*(=|:|is)\s*', re.I)
-
 def as_hypothesis(h, # a `Hypothesis`, a text ('class 1 = presence of a red metal object'), or a world `Rule`
                   k:int|None=None, # the class a text or rule is about (default: the class the text names, else 1)
                  ) -> Hypothesis:
@@ -33,10 +32,11 @@ def as_hypothesis(h, # a `Hypothesis`, a text ('class 1 = presence of a red meta
     if isinstance(h, Rule): return Hypothesis(k=1 if k is None else k, text=str(h), rule=h.to_json(), source='user')
     if not isinstance(h, str):
         raise TypeError(f"a hypothesis must be a Hypothesis record, a text or a world Rule, got {type(h).__name__}: {h!r}")
-    m = _CLASS_RE.match(h)
-    if m and k is not None and int(m.group(1)) != k:
-        raise ValueError(f"the hypothesis {h!r} is about class {m.group(1)}, but k={k} was given; drop one of the two")
-    return Hypothesis(k=int(m.group(1)) if m else (1 if k is None else k), text=h.strip(), source='user')
+    named = split_class_prefix(h)[0]
+    named = int(named) if named is not None and named.isdigit() else None
+    if named is not None and k is not None and named != k:
+        raise ValueError(f"the hypothesis {h!r} is about class {named}, but k={k} was given; drop one of the two")
+    return Hypothesis(k=named if named is not None else (1 if k is None else k), text=h.strip(), source='user')
 
 # %% ../nbs/07_verification.ipynb #d944d448
 def _check_base_images(images):
