@@ -196,26 +196,6 @@ def test_a_rank_that_crashes_stops_the_launch_and_the_run_resumes(tmp_path):
     assert not list(run.glob('.failed-rank*')) and not list(run.glob('*.shard-*'))
 
 
-@pytest.fixture(scope='module')
-def tiny_models(tmp_path_factory):
-    from gift_nb.vlm_captioner import tiny_vlm
-    from gift_nb.llm_proposer import tiny_random_chat
-    from gift_nb.edit_intervener import tiny_edit_pipeline
-    from gift_nb.testing import tiny_vit_classifier
-    import torch
-    from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
-    d = tmp_path_factory.mktemp('models')
-    m, p = tiny_vlm(); m.save_pretrained(d/'vlm'); p.save_pretrained(d/'vlm')
-    chat = tiny_random_chat(); chat.model.save_pretrained(d/'chat'); chat.tokenizer.save_pretrained(d/'chat')
-    tiny_edit_pipeline().save_pretrained(d/'pix2pix')
-    tiny_vit_classifier(image_size=64).save_pretrained(d/'vit')
-    torch.manual_seed(0)
-    unet = UNet2DModel(sample_size=64, in_channels=3, out_channels=3, layers_per_block=1, block_out_channels=(8, 16),
-                       norm_num_groups=4, down_block_types=('DownBlock2D',) * 2, up_block_types=('UpBlock2D',) * 2)
-    DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=100)).save_pretrained(d/'ddpm')
-    return d
-
-
 def test_tiny_hf_config_two_processes_with_accelerate(tmp_path, tiny_models):
     """Every stage a Hugging Face component (diffusion, VLM, LLM, instruct-pix2pix, ViT): `accelerate launch` with 2 processes.
     6 images are explained, one chunk: rank 1 has no unit of stages 1 and 2 (more processes than work) and waits."""
