@@ -19,7 +19,7 @@ import torch
 # %% ../nbs/08_pipeline.ipynb #d3acfa19
 from .core import Caption, Counterfactual, Hypothesis, Verification, logger, image_hash, format_table, glossary_id, item_seed, load_png, progress, render_glossary
 from .runs import RunDir
-from .distributed import Launch, declare, deal, failure, finish, main_stage, open_run
+from .distributed import Launch, LaunchStopped, declare, deal, failure, finish, main_stage, open_run
 from .world import Scene, equivalent, make_scenes, rule_from_json
 from .report import STAGES, Report
 
@@ -423,7 +423,7 @@ def run(self:GIFT,
     except KeyboardInterrupt:
         logger.warning(f"interrupted: {run.path} keeps every finished item; run again with the same arguments to resume")
         raise
-    except Exception as e:
+    except (Exception, LaunchStopped) as e:   # LaunchStopped: the launcher stopped us after another process failed
         if not launch.distributed: raise
         raise failure(launch, run, e) from None
     finally:
