@@ -346,14 +346,18 @@ def merge(self:Stage,
           order:list|None=None, # record ids in the order the file must list them; ids not listed follow, in the order found
          ):
     "Write the stage's records into its file (atomically) in `order` and remove its shard files; a no-op when nothing changes."
+    def ordered(ids):
+        if order is None: return list(ids)
+        pos = {i: n for n, i in enumerate(order)}
+        return sorted(ids, key=lambda i: pos.get(i, len(pos)))   # stable: unlisted ids keep the order they were found in
     shards = self.shard_files()
+    if not shards:   # one writer: the file lists the records held in memory, in this order; read it only to reorder it
+        held = [r['id'] if isinstance(r, dict) else r.id for r in self._records]
+        if ordered(held) == held: return self
     found = {}
     for f in [self.file] + shards:
         for rid, line in _raw_lines(f): found.setdefault(rid, line)
-    ids = list(found)
-    if order is not None:
-        pos = {i: n for n, i in enumerate(order)}
-        ids.sort(key=lambda i: pos.get(i, len(pos)))   # stable: unlisted ids keep the order they were found in
+    ids = ordered(found)
     data = b''.join(found[i] for i in ids)
     if shards or data != (self.file.read_bytes() if self.file.exists() else b''):
         atomic_write(self.file, data)
