@@ -142,7 +142,7 @@ def score_run(report, # the `Report` of a GIFT run on a benchmark classifier
 # %% ../nbs/20_benchmark.ipynb #e03e199f
 def _latent_no_priors(clf, k, seed):
     from gift_nb.counterfactuals import CounterfactualExplainer
-    return {'counterfactuals': CounterfactualExplainer(clf, k=k, snap=0, scan=False, seed=seed, show_progress=False)}
+    return {'counterfactuals': CounterfactualExplainer(clf, k=k, priors=False, seed=seed, show_progress=False)}
 
 def _scene_search(clf, k, seed):
     from gift_nb.cf_quality import SceneSearchExplainer

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['check_images', 'CounterfactualExplainer', 'resolve_targets', 'item_ids', 'counterfactual_records', 'run_stats',
-           'CounterfactualViewer', 'plot_counterfactuals']
+           'TensorAdam', 'CounterfactualViewer', 'plot_counterfactuals']
 
 # %% ../nbs/04_counterfactuals.ipynb #86ad9ccb
 import json, math, os, time, hashlib, warnings
@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from .core import Counterfactual, default_device, progress, quantize, item_generator, file_sha256, load_weights, moved_names
 from .classifier import as_classifier
 from .autoencoder import WorldAutoencoder, ae_loss, train_autoencoder, reconstruct, decision_agreement, save_autoencoder, load_autoencoder
-from .priors import world_palette, world_metal_table, world_sphere_sprites, snap_candidates, object_sphere_candidates, ground_grid, ground_rows
+from .priors import WorldPriors, as_priors, snap_candidates, object_sphere_candidates, ground_grid, ground_rows
 
 # %% ../nbs/04_counterfactuals.ipynb #6b563217
 def check_images(images, # images `[N,C,H,W]`: a float tensor or numpy array in [0,1], C = 1 or 3
@@ -60,7 +60,6 @@ class CounterfactualExplainer:
                  n_noise:int=2, # noisy copies per image and step
                  pixel_weight:float=30., # weight of mean |x' - x|
                  latent_weight:float=0.01, # weight of mean (z - z0)^2
-                 reencode_every:int=0, # every this many steps set z <- E(D(z)) (0: never)
                  mask_threshold:float=0.08, # decoder changes at or below this (max over channels) are dropped
                  dilate:int=1, # pixels the kept region is grown by
                  max_regions:int=1, # keep only this many connected changed regions (the strongest; 0: all)
@@ -68,11 +67,10 @@ class CounterfactualExplainer:
                  sparsify_p:float=0.9, # ... where 'still flips' means p(target) >= this on the 8-bit image
                  snap:int=10, # then try up to this many world edits of the edited object (recolours, rubber to metal, becoming a sphere, removal), nearest to the edit first (0: off)
                  scan:bool=True, # where no snapped edit flips: try each object of the image turned into a sphere (the smallest flipping change wins)
-                 palette:torch.Tensor|None=None, # world object colours `[K,3]` for the snap (default: `world_palette()`)
+                 priors:WorldPriors|str|bool|None=None, # world knowledge for `snap` and `scan`: None, the shipped `WorldPriors.from_pretrained()`; a folder of saved ones; False: none (no snap, no scan)
                  check_every:int=4, # steps between finalise-and-check
                  retry:bool=True, # search failures once more with pixel_weight/10 and every changed region kept
                  retry_noise_free:bool=True, # then search what still fails once more without the noise expectation (noise 0)
-                 robust_stop:bool=False, # stop only when the mean p(target) over noisy copies also clears the margin
                  batch_size:int=32, # images per search batch
                  seed:int=0, # seed of the noise (per batch, from the first item's index)
                  device=None, # torch device (default: `default_device()`)
@@ -83,22 +81,20 @@ class CounterfactualExplainer:
         self.ae = (autoencoder if autoencoder is not None else load_autoencoder()).to(self.device).eval()
         for p in self.ae.parameters(): p.requires_grad_(False)
         self.steps, self.lr, self.margin, self.noise, self.n_noise = int(steps), float(lr), float(margin), float(noise), int(n_noise)
-        self.pixel_weight, self.latent_weight, self.reencode_every = float(pixel_weight), float(latent_weight), int(reencode_every)
+        self.pixel_weight, self.latent_weight = float(pixel_weight), float(latent_weight)
         self.mask_threshold, self.dilate, self.check_every = float(mask_threshold), int(dilate), max(1, int(check_every))
-        self.max_regions, self.robust_stop, self.retry = int(max_regions), bool(robust_stop), bool(retry)
+        self.max_regions, self.retry = int(max_regions), bool(retry)
         self.retry_noise_free = bool(retry_noise_free)
         self.sparsify, self.sparsify_p = tuple(sorted((float(t) for t in sparsify), reverse=True)), float(sparsify_p)
-        self.snap, self.scan = int(snap), bool(scan)
-        self.palette = (world_palette() if palette is None else torch.as_tensor(palette, dtype=torch.float32)) if self.snap else None
-        self.metal = world_metal_table() if self.snap else None
-        self.spheres = world_sphere_sprites() if self.snap else None
+        self.priors = as_priors(priors) if int(snap) else None
+        self.snap, self.scan = (int(snap), bool(scan)) if self.priors is not None else (0, False)
         self.batch_size, self.seed, self.show_progress = max(1, int(batch_size)), int(seed), show_progress
         self.images = torch.zeros(0, 3, 64, 64)  # the 8-bit counterfactuals of the last call (record.image indexes it)
         self.stats = {}
 
     def __repr__(self):
         return (f"CounterfactualExplainer({self.classifier!r}, k={self.k}, steps={self.steps}, lr={self.lr}, "
-                f"margin={self.margin}, noise={self.noise}x{self.n_noise})")
+                f"margin={self.margin}, noise={self.noise}x{self.n_noise}, priors={'world' if self.priors is not None else None})")
 
 # %% ../nbs/04_counterfactuals.ipynb #5bc40abf
 @patch
@@ -118,6 +114,7 @@ def _finalize(self:CounterfactualExplainer, x, d, r0, threshold=None):
                 m[i, 0] = torch.from_numpy(keep.astype(np.float32))
     return quantize((x + m * delta).clamp(0, 1))
 
+# %% ../nbs/04_counterfactuals.ipynb #3d7ea7ad
 def _other_class_targets(probs, k):
     "Default targets: leave class k when it is predicted (the runner-up class), else enter k."
     pred = probs.argmax(1)
@@ -138,6 +135,7 @@ def resolve_targets(target, # None (the default rule), one class for all images,
     if ((tg < 0) | (tg >= C)).any(): raise ValueError(f"target classes must lie in 0..{C-1}, got {tg.unique().tolist()}")
     return tg
 
+# %% ../nbs/04_counterfactuals.ipynb #aacc2595
 def item_ids(ids, # record ids, one per image, or None
              N:int, # number of images
             ) -> list:
@@ -176,6 +174,27 @@ def run_stats(recs:list, # the `Counterfactual`s of one call
                 by_direction={d: dict(n=sum(r.direction == d for r in recs), valid=sum(r.valid for r in recs if r.direction == d))
                               for d in ('1->0', '0->1')})
 
+# %% ../nbs/04_counterfactuals.ipynb #cb362dcd
+class TensorAdam:
+    "Adam on one tensor (no weight decay): `torch.optim.Adam`'s single-tensor update, step for step."
+    def __init__(self, param:torch.Tensor, # the leaf tensor optimised in place (its `.grad` is read at each step)
+                 lr:float=1e-3, # learning rate
+                 betas:tuple=(0.9, 0.999), # decay rates of the first and second moment estimates
+                 eps:float=1e-8, # added to the denominator
+                ):
+        self.param, self.lr, self.betas, self.eps, self.t = param, float(lr), betas, float(eps), 0
+        self.m, self.v = torch.zeros_like(param), torch.zeros_like(param)
+
+    @torch.no_grad()
+    def step(self):
+        "One update from `param.grad`."
+        (b1, b2), g = self.betas, self.param.grad
+        self.t += 1
+        self.m.lerp_(g, 1 - b1); self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        denom = (self.v.sqrt() / math.sqrt(1 - b2 ** self.t)).add_(self.eps)
+        self.param.addcdiv_(self.m, denom, value=-self.lr / (1 - b1 ** self.t))
+
+# %% ../nbs/04_counterfactuals.ipynb #d47cf167
 @patch
 def _search(self:CounterfactualExplainer, x, target, gen):
     "Search one batch: returns finalised 8-bit candidates, the step each stopped at (-1: never) and the steps run."
@@ -183,7 +202,7 @@ def _search(self:CounterfactualExplainer, x, target, gen):
     x = x.to(self.device); target = target.to(self.device)
     with torch.no_grad(): z0 = ae.encode(x); r0 = ae.decode(z0)
     z = z0.clone().requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=self.lr)
+    opt = TensorAdam(z, lr=self.lr)
     done = torch.zeros(B, dtype=torch.bool, device=self.device)
     stop = torch.full((B,), -1, dtype=torch.long)
     best = quantize(x.cpu())
@@ -199,19 +218,13 @@ def _search(self:CounterfactualExplainer, x, target, gen):
         ce = F.cross_entropy(clf.logits(xs), tt, reduction='none').view(B, -1).mean(1)
         prox = self.pixel_weight * (xc - x).abs().mean((1, 2, 3)) + self.latent_weight * (z - z0).pow(2).mean((1, 2, 3))
         loss = ((ce + prox) * (~done)).sum()
-        opt.zero_grad(); loss.backward(); opt.step()
+        z.grad = None; loss.backward(); opt.step()
         last = t + 1 == self.steps
-        if self.reencode_every and (t + 1) % self.reencode_every == 0 and not last:
-            with torch.no_grad(): z.data = ae.encode(ae.decode(z))
         if (t + 1) % self.check_every == 0 or last:
             with torch.no_grad():
                 d_now = ae.decode(z).cpu()
                 cand = self._finalize(x.cpu(), d_now, r0.cpu())
                 p = clf(cand).gather(1, target.cpu()[:, None])[:, 0]
-                if self.robust_stop and self.n_noise > 0 and self.noise > 0:  # the flip must also hold under noise
-                    eps = torch.randn((B, self.n_noise) + x.shape[1:], generator=gen)
-                    pn = clf((cand[:, None] + self.noise * eps).clamp(0, 1).flatten(0, 1))
-                    p = torch.minimum(p, pn[torch.arange(B * self.n_noise), target.cpu().repeat_interleave(self.n_noise)].view(B, -1).mean(1))
                 ok = (p >= 0.5 + self.margin) & ~done.cpu()
                 upd = ok | (~done.cpu() & torch.tensor(last).expand(B))
                 best[upd] = cand[upd]; stop[ok] = t + 1; dec[ok] = d_now[ok]
@@ -288,14 +301,14 @@ def _snap(self:CounterfactualExplainer, x, best, target, found):
     "Replace each found edit by the first of its `snap` nearest world edits that still flips (p >= sparsify_p); with `scan`, the rest by the smallest flipping sphere edit."
     snapped = torch.zeros(len(x), dtype=torch.bool)
     for i in torch.nonzero(found).flatten().tolist():
-        cands = snap_candidates(x[i], best[i], self.palette, self.metal, self.spheres, threshold=self.mask_threshold)[:self.snap]
+        cands = snap_candidates(x[i], best[i], *self.priors.tables, threshold=self.mask_threshold)[:self.snap]
         if not cands: continue
         p = self.classifier(torch.stack([c[0] for c in cands]))[:, int(target[i])]
         ok = torch.nonzero(p >= self.sparsify_p).flatten()
         if len(ok): best[i] = cands[int(ok[0])][0]; snapped[i] = True
     if self.scan:  # no world edit near the decoder's edit flips: try every object of the image as a sphere, smallest change first
         for i in torch.nonzero(~snapped).flatten().tolist():
-            cands = object_sphere_candidates(x[i], self.palette, self.spheres)
+            cands = object_sphere_candidates(x[i], self.priors.palette, self.priors.spheres)
             if not cands: continue
             ims = torch.stack([c[0] for c in cands])
             p = self.classifier(ims)[:, int(target[i])]
@@ -531,6 +544,7 @@ def plot_counterfactuals(records:list, # `Counterfactual`s
 
 # %% ../nbs/04_counterfactuals.ipynb #ae23b94c
 _MOVED = {**{n: 'diffusion' for n in ('DiffusionCounterfactualExplainer',)},
-          **{n: 'cf_quality' for n in ('edit_candidates', 'project_counterfactual', 'cf_metrics', 'scene_edits', 'SceneSearchExplainer')}}
+          **{n: 'cf_quality' for n in ('edit_candidates', 'project_counterfactual', 'cf_metrics', 'scene_edits', 'SceneSearchExplainer')},
+          **{n: 'priors' for n in ('world_palette', 'world_metal_table', 'world_sphere_sprites')}}
 
 __getattr__ = moved_names(__name__, _MOVED)   # the moved names import from here, on first use

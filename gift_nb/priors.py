@@ -4,15 +4,17 @@
 
 # %% auto #0
 __all__ = ['world_palette', 'world_metal_table', 'world_sphere_sprites', 'ground_rows', 'snap_candidates', 'object_segments',
-           'object_sphere_candidates', 'ground_grid']
+           'object_sphere_candidates', 'ground_grid', 'WorldPriors', 'as_priors']
 
 # %% ../nbs/04d_priors.ipynb #2dda784c
 import math
+from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 # %% ../nbs/04d_priors.ipynb #65fe0fa3
+from fastcore.basics import patch
 from .core import quantize
 
 # %% ../nbs/04d_priors.ipynb #b28aebe6
@@ -273,3 +275,73 @@ def ground_grid(size:int=64, # image size
         px = np.array([object_centers(Scene((Obj('cube', 'gray', 'small', 'rubber', x=float(a), y=float(b)),)), size)[0] for a, b in xy])
         _GROUND_GRID = (size, xy, px)
     return _GROUND_GRID[1], _GROUND_GRID[2]
+
+# %% ../nbs/04d_priors.ipynb #75fa84c2
+class WorldPriors:
+    "What stage 1's latent search may know of the embedded world: its colours, how metal looks, how a lone sphere looks."
+    name = 'world_priors'   # the file stem of the shipped tables
+    def __init__(self, palette:torch.Tensor, # the world's object colours `[K,3]` (`world_palette()`)
+                 metal:tuple, # (bin edges, table) of `world_metal_table()`
+                 spheres:dict, # the sprite bank of `world_sphere_sprites()`
+                 card:dict|None=None, # the model card the tables were loaded with (empty when learned here)
+                ):
+        self.palette, self.metal, self.spheres, self.card = palette, metal, spheres, dict(card or {})
+
+    @property
+    def tables(self) -> tuple:
+        "(palette, metal, spheres): the arguments `snap_candidates` takes after the two images."
+        return self.palette, self.metal, self.spheres
+
+    def __repr__(self):
+        return f"WorldPriors({len(self.palette)} colours, {len(self.metal[1])} metal bins, {len(self.spheres['ys'])} sphere depths)"
+
+# %% ../nbs/04d_priors.ipynb #790bed04
+@patch(cls_method=True)
+def learn(cls:WorldPriors) -> WorldPriors:
+    "Learn the three tables from world renders (`world_palette`, `world_metal_table`, `world_sphere_sprites` with their defaults)."
+    return cls(world_palette(), world_metal_table(), world_sphere_sprites())
+
+@patch
+def tensors(self:WorldPriors) -> dict:
+    "The tables as one flat dict of tensors (`palette`, `metal.edges`, `metal.table`, `spheres.<key>`), as saved."
+    return {'palette': self.palette, 'metal.edges': self.metal[0], 'metal.table': self.metal[1],
+            **{f'spheres.{k}': torch.as_tensor(v) for k, v in self.spheres.items()}}
+
+# %% ../nbs/04d_priors.ipynb #58eb9684
+@patch
+def save_pretrained(self:WorldPriors, folder=None, # where to write (default: the package's `weights/`)
+                   ) -> Path:
+    "Write `world_priors.safetensors` and `world_priors.card.json` atomically; returns the card's path."
+    from gift_nb.core import save_weights
+    from gift_nb.classifier import weights_folder
+    card = dict(name=self.name, arch='WorldPriors', domain=dict(data='gift_nb.world', size=64),
+                learned_from=dict(palette='rubber spheres of 300 rendered scenes (seed 0), 8 colours by k-medians',
+                                  metal='one object rendered rubber and metal in 100 scenes (seed 1), 24 shading bins',
+                                  spheres='a lone sphere at 25 ground depths, 2 sizes, 2 materials, 2 colours'),
+                training='none: learned from renders by WorldPriors.learn()')
+    return save_weights(self.tensors(), weights_folder(folder), self.name, card)
+
+@patch(cls_method=True)
+def from_pretrained(cls:WorldPriors, folder=None, # a folder holding `world_priors.card.json` (default: the package's `weights/`)
+                   ) -> WorldPriors:
+    "The saved tables, checked against their model card (`FileNotFoundError` / `WeightsMismatch` with the fix)."
+    from gift_nb.core import load_weights
+    from gift_nb.classifier import weights_folder
+    card, t = load_weights(weights_folder(folder) / f'{cls.name}.card.json', 'priors')
+    spheres = {k.split('.', 1)[1]: v for k, v in t.items() if k.startswith('spheres.')}
+    spheres['ys'] = spheres['ys'].numpy()   # ground depths stay a numpy array, as learned
+    return cls(t['palette'], (t['metal.edges'], t['metal.table']), spheres, card=card)
+
+# %% ../nbs/04d_priors.ipynb #20a355d4
+def as_priors(priors, # a `WorldPriors`; None or True: the shipped ones; a folder of saved ones; False: none
+             ) -> WorldPriors|None:
+    "The priors an explainer is given (None when `priors` is False), with a clear error for anything else."
+    if priors is False: return None
+    if priors is None or priors is True: return WorldPriors.from_pretrained()
+    if isinstance(priors, WorldPriors): return priors
+    if isinstance(priors, (str, Path)):
+        if not Path(priors).is_dir(): raise FileNotFoundError(f"priors folder {priors} does not exist: pass a folder written by "
+                                                              f"WorldPriors.save_pretrained, None (the shipped priors) or False (none)")
+        return WorldPriors.from_pretrained(priors)
+    raise TypeError(f"priors must be a WorldPriors, a folder of saved ones, None (the shipped ones) or False (no world priors), "
+                    f"got {type(priors).__name__}")

@@ -163,7 +163,8 @@ _TWICE = r"""
 import hashlib, torch
 torch.set_num_threads(1)
 from gift_nb.classifier import load_classifier
-from gift_nb.counterfactuals import CounterfactualExplainer, world_metal_table
+from gift_nb.counterfactuals import CounterfactualExplainer
+from gift_nb.priors import world_metal_table
 from gift_nb.world import make_dataset
 H = lambda t: hashlib.sha256(t.contiguous().numpy().tobytes()).hexdigest()[:16]
 x, _, _ = make_dataset('red_metal', 4, 5, 'test')

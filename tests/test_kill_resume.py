@@ -34,14 +34,12 @@ import torch
 torch.set_num_threads(1)
 import gift_nb.core as core, gift_nb.runs as runs
 from gift_nb.cli import main
-# What every run imports, and the world priors (pure functions cached per process), once, before the forks.
+# What every run imports, once, before the forks.
 import PIL.Image, safetensors.torch, scipy.ndimage, tqdm.auto, matplotlib.figure
 import gift_nb.pipeline, gift_nb.report, gift_nb.classifier, gift_nb.counterfactuals, gift_nb.captioning, gift_nb.hypotheses
 import gift_nb.verification, gift_nb.oracle, gift_nb.world, gift_nb.cf_quality, gift_nb.grouping, gift_nb.edit_intervener
 import gift_nb.diffusion, gift_nb.vlm_captioner
 torch.optim.Adam([torch.zeros(1, requires_grad=True)]).step()   # imports torch._dynamo
-from gift_nb.priors import world_palette, world_metal_table, world_sphere_sprites
-world_palette(); world_metal_table(); world_sphere_sprites()
 
 def stage_of(path, data):
     "The stage a write belongs to: its file's stage; the manifest's newest stage; 'report' for the report."

@@ -26,7 +26,7 @@ def step(name, needs=()):
         STEPS[name] = (f, tuple(needs)); return f
     return deco
 
-# ---- classifiers (issue 4): one TinyCNN per shipped task, then its oracle table on 10,000 scenes
+# ---- classifiers: one TinyCNN per shipped task, then its oracle table on 10,000 scenes
 SHIPPED_TASKS = ('red_metal', 'cube_or_cyan', 'two_spheres', 'blue_biased')
 
 def _classifier_step(name):
@@ -68,7 +68,15 @@ def _profile_step(name):
 
 for _t in SHIPPED_TASKS + SUITE_TASKS: step(f'profile:{_t}', needs=(f'classifier:{_t}',))(_profile_step(_t))
 
-# ---- autoencoder (issue 5): the latent space of stage 1's counterfactual search; independent of any classifier,
+# ---- world priors (notebook 04d): the palette, metal table and sphere sprites the latent search snaps its edits with;
+# learned from renders (no training, no classifier), shipped so an explainer does not re-render them at start-up
+def _priors_step():
+    from gift_nb.priors import WorldPriors
+    print('wrote', WorldPriors.learn().save_pretrained())
+
+step('priors')(_priors_step)
+
+# ---- autoencoder: the latent space of stage 1's counterfactual search; independent of any classifier,
 # but its model card quotes how often reconstructions keep each shipped classifier's decision
 def _autoencoder_step():
     import tempfile
@@ -82,7 +90,7 @@ def _autoencoder_step():
 
 step('autoencoder', needs=tuple(f'classifier:{t}' for t in SHIPPED_TASKS))(_autoencoder_step)
 
-# ---- change captioner (issue 7): a change reader trained on rendered world pairs, with autoencoder-reconstructed
+# ---- change captioner: a change reader trained on rendered world pairs, with autoencoder-reconstructed
 # pairs as augmentation (so it needs the shipped autoencoder; GIFT_NB_CAPTIONER_PAE sets the share of augmented
 # pairs), a fixed step count (no wall-time budget), so a rebuild follows the same recipe on any machine
 def _captioner_step():
@@ -104,7 +112,7 @@ def _grouper_step():
 
 step('grouper', needs=('autoencoder',))(_grouper_step)
 
-# ---- LTX explainer (issue 12): pretrained on world images for a shipped classifier; its card quotes pLTX metrics
+# ---- LTX explainer: pretrained on world images for a shipped classifier; its card quotes pLTX metrics
 def _ltx_step(name):
     def build():
         _threads()  # OMP_NUM_THREADS=1 on a shared machine: two threads spin (1,458 s instead of ~60 s for the same steps)
@@ -121,7 +129,7 @@ step('ltx:red_metal', needs=('classifier:red_metal',))(_ltx_step('red_metal'))
 SEED_LTX_TASKS = tuple(t for t in SHIPPED_TASKS + SUITE_TASKS if t != 'red_metal')
 for _t in SEED_LTX_TASKS: step(f'ltx:{_t}', needs=(f'classifier:{_t}',))(_ltx_step(_t))
 
-# ---- TExplain (issue 13): the frozen world LM (pretrained on scene descriptions), one linear translator per shipped
+# ---- TExplain: the frozen world LM (pretrained on scene descriptions), one linear translator per shipped
 # classifier, and the translator of the faithfulness control (a randomly initialised TinyCNN of the same architecture)
 def _threads():
     "Honour OMP_NUM_THREADS (main() sets every core): two threads on a loaded 2-core machine spin instead of working."
