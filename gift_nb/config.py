@@ -178,6 +178,7 @@ def _check_out(p:Path):
     except OSError as e:
         raise ValueError(f"out: {str(p)!r} is not writable ({e.strerror or e} in {str(a)!r}); set out: (or --out) to a folder you can write to") from None
 
+# %% ../nbs/09b_config.ipynb #7a62217a
 def load_config(path:str|Path, # a .yaml/.yml or .json file
                ) -> dict:
     "Read a config file (YAML or JSON) into a dict; a file that is not a mapping is a ValueError."
@@ -333,6 +334,7 @@ def load_folder(path:str|Path, # a folder of images
                          f"{', '.join(n for n, _ in skipped[:5])}{'…' if len(skipped) > 5 else ''})")
     return torch.stack(ims), names, skipped
 
+# %% ../nbs/09b_config.ipynb #02b42c79
 def load_data(d:dict, # the checked `data` section
              ):
     "What `GIFT.run` takes for the data section, and a dict describing it."
@@ -371,6 +373,7 @@ def _import_object(spec:str, base:str|None):
     finally:
         if added and base in sys.path: sys.path.remove(base)
 
+# %% ../nbs/09b_config.ipynb #e4621151
 def load_config_classifier(c:dict, # the checked `classifier` section
                            base:str|None=None, # the config's folder (where `import:` modules are looked up first)
                           ):
@@ -406,6 +409,7 @@ def _hub_cached(repo:str) -> bool:
     try: return any(isinstance(try_to_load_from_cache(repo, f), str) for f in ('config.json', 'model_index.json', 'preprocessor_config.json'))
     except Exception: return False   # not a valid repo id: loading it will say so
 
+# %% ../nbs/09b_config.ipynb #0ba2ae9c
 def preflight(cfg:dict, # a checked config (`check_config`)
              ) -> tuple:
     """What the run would fail on, found without loading a model: `(problems, notes)`, one line each. Problems: the
