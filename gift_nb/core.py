@@ -9,11 +9,11 @@ __all__ = ['logger', 'RECORD_VERSION', 'VERIFICATION_STATUSES', 'GLOSSARY_NOTATI
            'Counterfactual', 'Caption', 'Hypothesis', 'Verification', 'glossary_id', 'render_glossary', 'to_uint8',
            'quantize', 'with_filename', 'atomic_write', 'save_png', 'load_png', 'image_hash', 'file_sha256',
            'WeightsMismatch', 'rebuild_hint', 'read_model_card', 'load_weights', 'save_weights', 'module_card',
-           'load_module', 'machine_info', 'available_cpus', 'auto_threads', 'ModelUnavailable', 'from_hub',
+           'load_module', 'machine_info', 'available_cpus', 'busy_cpus', 'auto_threads', 'ModelUnavailable', 'from_hub',
            'format_table', 'format_interval', 'format_estimate', 'split_class_prefix']
 
 # %% ../nbs/00_core.ipynb #6de06320
-import errno, hashlib, json, logging, math, os, random, re, shutil, tempfile, warnings
+import errno, hashlib, json, logging, math, os, random, re, shutil, tempfile, time, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import NoneType, UnionType
@@ -664,15 +664,39 @@ def available_cpus() -> int:
     q = _cgroup_cpus()
     return max(1, min(n, int(q)) if q is not None else n)
 
-def auto_threads(busy:float|None=None, # cores other processes keep busy (default: the one-minute load average)
+def busy_cpus(window:float=0.1, # seconds to measure over
+             ) -> float|None:
+    "How many of this process's CPUs (its affinity set) other processes keep busy, from `/proc/stat` over `window` seconds; None where there is no `/proc/stat`."
+    try:
+        mine = os.sched_getaffinity(0)
+        def ticks():   # cpu -> (all ticks, idle + iowait ticks), for the CPUs this process may run on
+            out = {}
+            with open('/proc/stat') as f:
+                for line in f:
+                    if line.startswith('cpu') and line[3].isdigit():
+                        v = line.split(); c = int(v[0][3:])
+                        if c in mine: t = [int(x) for x in v[1:9]]; out[c] = (sum(t), t[3] + t[4])
+            return out
+        own, a = time.process_time(), ticks()
+        time.sleep(window)
+        b, own = ticks(), time.process_time() - own
+    except (OSError, ValueError, AttributeError): return None
+    total = sum(b[c][0] - a[c][0] for c in b if c in a)
+    if total <= 0 or not b: return None
+    idle = sum(b[c][1] - a[c][1] for c in b if c in a)
+    return max(0., (total - idle) / total * len(b) - own / window)   # less this process's own use
+
+def auto_threads(busy:float|None=None, # cores other processes keep busy (default: `busy_cpus()`, else the one-minute load average)
                 ) -> int:
     "Set torch's intra-op threads to the available CPUs minus the busy ones, shared by the launch's processes on this machine (at least 1); `OMP_NUM_THREADS`, when set, wins. Returns the count."
     env = os.environ.get('OMP_NUM_THREADS', '')
     if env.isdigit() and int(env) > 0: n = int(env)
     else:
         cpus = available_cpus()
+        if busy is None: busy = busy_cpus()
         if busy is None: busy = os.getloadavg()[0] if hasattr(os, 'getloadavg') else 0.
-        n = max(1, cpus - min(cpus - 1, int(round(busy))))
+        mine = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else cpus
+        n = max(1, min(cpus, int(round(mine - busy))))   # the cores left, at most the quota
         procs = os.environ.get('LOCAL_WORLD_SIZE', '')   # processes of a launch on this machine share its cores
         n = max(1, n // int(procs)) if procs.isdigit() and int(procs) > 0 else n
     torch.set_num_threads(n)

@@ -208,38 +208,41 @@ def _search(self:CounterfactualExplainer, x, target, gen):
     best = quantize(x.cpu())
     dec = r0.cpu().clone()  # the decoder output each image stopped at (for `sparsify`)
     t = 0
+    xc_, r0c, tgc = x.cpu(), r0.cpu(), target.cpu()
     for t in range(self.steps):
-        xc = (x + ae.decode(z) - r0).clamp(0, 1)
-        if self.n_noise > 0 and self.noise > 0:
-            eps = torch.randn((B, self.n_noise) + x.shape[1:], generator=gen).to(self.device)
+        act = (~done).nonzero().flatten()   # only the images still searching are decoded and classified
+        xa, za = x[act], z[act]
+        xc = (xa + ae.decode(za) - r0[act]).clamp(0, 1)
+        if self.n_noise > 0 and self.noise > 0:   # drawn for the whole batch: an image's noise does not depend on the others
+            eps = torch.randn((B, self.n_noise) + x.shape[1:], generator=gen).to(self.device)[act]
             xs = (xc[:, None] + self.noise * eps).clamp(0, 1).flatten(0, 1)
-            tt = target.repeat_interleave(self.n_noise)
-        else: xs, tt = xc, target
-        ce = F.cross_entropy(clf.logits(xs), tt, reduction='none').view(B, -1).mean(1)
-        prox = self.pixel_weight * (xc - x).abs().mean((1, 2, 3)) + self.latent_weight * (z - z0).pow(2).mean((1, 2, 3))
-        loss = ((ce + prox) * (~done)).sum()
-        z.grad = None; loss.backward(); opt.step()
+            tt = target[act].repeat_interleave(self.n_noise)
+        else: xs, tt = xc, target[act]
+        ce = F.cross_entropy(clf.logits(xs), tt, reduction='none').view(len(act), -1).mean(1)
+        prox = self.pixel_weight * (xc - xa).abs().mean((1, 2, 3)) + self.latent_weight * (za - z0[act]).pow(2).mean((1, 2, 3))
+        z.grad = None; (ce + prox).sum().backward(); opt.step()   # a stopped image's gradient is zero
         last = t + 1 == self.steps
         if (t + 1) % self.check_every == 0 or last:
             with torch.no_grad():
-                d_now = ae.decode(z).cpu()
-                cand = self._finalize(x.cpu(), d_now, r0.cpu())
-                p = clf(cand).gather(1, target.cpu()[:, None])[:, 0]
-                ok = (p >= 0.5 + self.margin) & ~done.cpu()
-                upd = ok | (~done.cpu() & torch.tensor(last).expand(B))
-                best[upd] = cand[upd]; stop[ok] = t + 1; dec[ok] = d_now[ok]
-                done |= ok.to(self.device)
+                a = act.cpu()
+                d_now = ae.decode(z[act]).cpu()
+                cand = self._finalize(xc_[a], d_now, r0c[a])
+                p = clf(cand).gather(1, tgc[a, None])[:, 0]
+                ok = p >= 0.5 + self.margin
+                upd = ok | last   # at the last step every image still searching keeps its final candidate
+                best[a[upd]] = cand[upd]; stop[a[ok]] = t + 1; dec[a[ok]] = d_now[ok]
+                done[act[ok.to(self.device)]] = True
             if bool(done.all()): break
     if self.sparsify:  # the smallest edit that still flips: drop the weaker changes while p(target) stays >= sparsify_p
         with torch.no_grad():
             chosen = stop < 0
             for th in self.sparsify:
                 if th <= self.mask_threshold or bool(chosen.all()): break
-                cand = self._finalize(x.cpu(), dec, r0.cpu(), threshold=th)
-                ok = (clf(cand).gather(1, target.cpu()[:, None])[:, 0] >= self.sparsify_p) & ~chosen
+                cand = self._finalize(xc_, dec, r0c, threshold=th)
+                ok = (clf(cand).gather(1, tgc[:, None])[:, 0] >= self.sparsify_p) & ~chosen
                 best[ok] = cand[ok]; chosen |= ok
     if self.snap:  # snap the edit onto the world: recolour or remove the whole edited object
-        with torch.no_grad(): best = self._snap(x.cpu(), best, target.cpu(), stop >= 0)
+        with torch.no_grad(): best = self._snap(xc_, best, tgc, stop >= 0)
     return best, stop, t + 1
 
 # %% ../nbs/04_counterfactuals.ipynb #9801195d

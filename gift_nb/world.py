@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['SHAPES', 'COLORS', 'SIZES', 'MATERIALS', 'ATTRIBUTES', 'COLOR_RGB', 'RADIUS', 'MAX_OBJECTS', 'XY_RANGE', 'ELEVATION',
-           'MIN_VISIBLE', 'check_attribute', 'Obj', 'Scene', 'load_clevr_scenes', 'save_clevr_scenes', 'render',
-           'object_centers', 'visible_fractions', 'can_place', 'random_object', 'place_object', 'sample_scene',
-           'show_scenes']
+           'MIN_VISIBLE', 'check_attribute', 'Obj', 'Scene', 'load_clevr_scenes', 'save_clevr_scenes', 'sprite_keys',
+           'save_world_sprites', 'shipped_sprites', 'render', 'object_centers', 'visible_fractions', 'can_place',
+           'random_object', 'place_object', 'sample_scene', 'show_scenes']
 
 # %% ../nbs/01_world.ipynb #48a3e3f1
 import json, math, re, functools
@@ -192,9 +192,8 @@ def _intersect(shape, size, rot, o, d):
     return hit, n
 
 # %% ../nbs/01_world.ipynb #12303c50
-@functools.lru_cache(maxsize=None)
-def _geometry_sprite(shape, size, material, rot_bin, ppu_q):
-    "Cached sprite of one object geometry: (coverage alpha, shade, additive white), premultiplied, float32 [h,w]."
+def _cast_sprite(shape, size, material, rot_bin, ppu_q):
+    "Ray-cast sprite of one object geometry: (coverage alpha, shade, additive white), premultiplied, float32 [h,w]."
     ppu = ppu_q * _PPU_STEP
     rad, hh = _dims(shape, size)
     ext = 1.25 * max(rad * (1.42 if shape == 'cube' else 1.0), hh)
@@ -217,6 +216,13 @@ def _geometry_sprite(shape, size, material, rot_bin, ppu_q):
         add = 0.05 * spec ** 8
     def pool(a): return (a * hit).reshape(npx, _SS, npx, _SS).mean((1, 3)).astype(np.float32)
     return pool(np.ones_like(diff)), pool(shade), pool(add)
+
+@functools.lru_cache(maxsize=None)
+def _geometry_sprite(shape, size, material, rot_bin, ppu_q):
+    "Cached sprite of one object geometry, as `_cast_sprite` makes it: read from the shipped sprites when they hold it, else ray-cast."
+    bank, k = shipped_sprites(), _sprite_key(shape, size, material, rot_bin, ppu_q)
+    if k + '.alpha' in bank: return bank[k + '.alpha'], bank[k + '.shade'], bank[k + '.add']
+    return _cast_sprite(shape, size, material, rot_bin, ppu_q)
 
 @functools.lru_cache(maxsize=None)
 def _sprite(shape, size, material, color, rot_bin, ppu_q):
@@ -252,6 +258,50 @@ def _placed(o, size, big=None):
     _, hh = _dims(o.shape, sz)
     row_c = row - hh * math.cos(ELEVATION) * ppu
     return (o.shape, sz, o.material, o.color, _rot_bin(o), ppu_q), col, row_c, row
+
+# %% ../nbs/01_world.ipynb #5446a555
+_SPRITES = None   # the shipped sprites, read on first use
+
+def _weights_dir() -> Path:
+    import gift_nb
+    return Path(gift_nb.__file__).parent / 'weights'
+
+def _sprite_key(shape, size, material, rot_bin, ppu_q) -> str: return f"{shape}.{size}.{material}.{rot_bin}.{ppu_q}"
+
+def sprite_keys(size:int=64, # image size the sprites are drawn at
+               ) -> list:
+    "Every geometry a render of `size` pixels can meet: (shape, size, material, rotation bin, scale) for each depth's scale."
+    qs = [max(1, int(round(_ppu(y, size) / _PPU_STEP))) for y in (-XY_RANGE, XY_RANGE)]
+    return [(sh, sz, m, rb, q) for sh in SHAPES for sz in SIZES for m in MATERIALS
+            for rb in (range(16) if sh == 'cube' else (0,)) for q in range(min(qs), max(qs) + 1)]
+
+def save_world_sprites(folder=None, # where to write (default: the package's `weights/`)
+                       size:int=64, # the image size whose sprites are cast
+                      ) -> Path:
+    "Cast every sprite of `sprite_keys(size)` and write `world_sprites.safetensors` with its model card; returns the card's path."
+    from gift_nb.core import save_weights
+    t = {}
+    for key in sprite_keys(size):
+        for part, a in zip(('alpha', 'shade', 'add'), _cast_sprite(*key)): t[f"{_sprite_key(*key)}.{part}"] = torch.from_numpy(a)
+    card = dict(name='world_sprites', arch='ray-cast sprites', domain=dict(data='gift_nb.world', size=size), n_sprites=len(t) // 3,
+                training='none: cast by world._cast_sprite')
+    return save_weights(t, Path(folder) if folder is not None else _weights_dir(), 'world_sprites', card)
+
+def shipped_sprites(folder=None, # a folder holding `world_sprites.card.json` (default: the package's `weights/`)
+                   ) -> dict:
+    "The shipped sprites, `{key.part: float32 array}`, checked against their card; `{}` when the file is missing (or damaged: with a warning)."
+    global _SPRITES
+    if _SPRITES is None or folder is not None:
+        from gift_nb.core import load_weights, WeightsMismatch
+        card = (Path(folder) if folder is not None else _weights_dir()) / 'world_sprites.card.json'
+        try: bank = {k: v.numpy() for k, v in load_weights(card, 'sprites')[1].items()}
+        except FileNotFoundError: bank = {}
+        except WeightsMismatch as e:
+            import warnings
+            warnings.warn(f"{e}; the renderer ray-casts its sprites instead (slower start, same pixels)"); bank = {}
+        if folder is not None: return bank
+        _SPRITES = bank
+    return _SPRITES
 
 # %% ../nbs/01_world.ipynb #a3bb3cbf
 def _paste(dst, src, top, left, op):

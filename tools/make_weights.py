@@ -68,6 +68,14 @@ def _profile_step(name):
 
 for _t in SHIPPED_TASKS + SUITE_TASKS: step(f'profile:{_t}', needs=(f'classifier:{_t}',))(_profile_step(_t))
 
+# ---- world sprites (notebook 01): every object sprite a 64-pixel render can meet, ray-cast once; the renderer reads them
+# instead of casting hundreds at the start of each command (same pixels either way)
+def _sprites_step():
+    from gift_nb.world import save_world_sprites
+    print('wrote', save_world_sprites())
+
+step('sprites')(_sprites_step)
+
 # ---- world priors (notebook 04d): the palette, metal table and sphere sprites the latent search snaps its edits with;
 # learned from renders (no training, no classifier), shipped so an explainer does not re-render them at start-up
 def _priors_step():
