@@ -9,7 +9,7 @@ __all__ = ['WEIGHTS_DIR', 'SHIPPED', 'check_images', 'OutputError', 'check_logit
            'save_classifier', 'list_classifiers', 'load_classifier', 'train_shipped']
 
 # %% ../nbs/02_classifier.ipynb #048bbf68
-import functools, json, os, time, types, warnings
+import functools, json, math, os, time, types, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -41,10 +41,10 @@ def check_images(images, # float tensor or array `[N, 3, H, W]` with values in [
         raise ValueError(f"{name} must have 3 channels in dim 1 ([N,3,H,W]), got shape {tuple(images.shape)}{hint}")
     if images.numel():
         x = images.detach()
-        if not torch.isfinite(x).all():
+        lo, hi = (v.item() for v in torch.aminmax(x))   # one pass; a NaN or inf anywhere shows in these two
+        if not (math.isfinite(lo) and math.isfinite(hi)):
             bad = (~torch.isfinite(x.flatten(1))).any(1).nonzero().flatten().tolist()
             raise ValueError(f"{name} contain NaN or inf values (images {bad[:5]}{'…' if len(bad) > 5 else ''}): drop or repair those images")
-        lo, hi = x.min().item(), x.max().item()
         if lo < -1e-4 or hi > 1 + 1e-4:
             raise ValueError(f"{name} must be in [0,1], got values in [{lo:.3g}, {hi:.3g}]; "
                              "pass normalisation (mean/std) as preprocess=..., not in the images")

@@ -86,7 +86,7 @@ class _Planner:
         self.start = self.state((0,) * len(concepts))
         self.need = sum(merged[c][0] for c in concepts if c is not _ALL)
         self.add_opts = [(0., self.zero, ('none',))] + [(COST_ADD, self.tmi[k], ('add', t)) for k, t in enumerate(self.types)]
-        self._opts, self.layers = {}, {}   # per object class: its options; per scene (its objects' classes): the DP
+        self._opts, self.layers, self.prefix = {}, {}, {}   # per object class: its options; per scene (its objects' classes): the DP; per start of a scene: its layer
     def state(self, t):
         i = self.sid.get(t)
         if i is None:
@@ -106,11 +106,16 @@ class _Planner:
         return r
 
 def _layers(P, ocs):
-    "The DP over a scene's objects (of classes `ocs`) and possible additions: per step, state -> (cost, [(previous state, choice)])."
-    items = [P.opts(oc) for oc in ocs] + [P.add_opts] * max(0, min(max(P.need, 1), MAX_OBJECTS - len(ocs)))
+    """The DP over a scene's objects (of classes `ocs`) and possible additions: per step, state -> (cost, [(previous state, choice)]).
+    A layer depends only on the items before it, so scenes whose objects start alike share those layers (`P.prefix`)."""
+    keys = list(ocs) + [None] * max(0, min(max(P.need, 1), MAX_OBJECTS - len(ocs)))   # None: a possible addition
     step = P.step
     layers = [{P.start: (0., [])}]
-    for opts in items:
+    for i, key in enumerate(keys):
+        pre = tuple(keys[:i + 1])
+        nxt = P.prefix.get(pre)
+        if nxt is not None: layers.append(nxt); continue
+        opts = P.add_opts if key is None else P.opts(key)
         nxt = {}
         for st, (cost, _) in layers[-1].items():
             row = step[st]
@@ -121,6 +126,8 @@ def _layers(P, ocs):
                 cur = nxt.get(ns)
                 if cur is None or nc < cur[0] - 1e-9: nxt[ns] = (nc, [(st, choice)])
                 elif abs(nc - cur[0]) <= 1e-9: cur[1].append((st, choice))
+        if len(P.prefix) >= 16384: P.prefix.clear()   # bounded memory; a cleared layer is recomputed identically
+        P.prefix[pre] = nxt
         layers.append(nxt)
     return layers
 
