@@ -40,6 +40,7 @@ GROUPS = {
         'counterfactuals': [], 'captioning_quality': [], 'hypotheses': [], 'verification_oracle': [],
         'cace_coverage': [], 'classifier_accuracy': [], 'classifier_train_time': [], 'ltx_table': [], 'texplain': [],
         'demo': [],            # the demo's wall time (target 180 s) and its result targets
+        'gift_256': [],        # GIFT on 256 images of a freshly trained classifier (target 20 s on 2 idle cores)
         'notebook_times': [],  # the 60 s budget of each notebook under test
         'determinism': [],     # same seed, same report with 1 and 2 threads and on a repeat; top hypothesis over seeds 0-4
         'scale_out': [],       # 1 vs 2 processes of a torchrun launch: per-stage throughput, merge overhead, equal reports
