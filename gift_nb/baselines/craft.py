@@ -500,7 +500,7 @@ def _ordered_bits(x:torch.Tensor) -> torch.Tensor:
 
 def channel_percentile(x:torch.Tensor, # float32 values `[N, R, ...]` (e.g. maps `[N, r, H, W]`)
                        q:float, # the percentile as a fraction in [0, 1]
-                       chunk:int=2**24, # values read at a time (images are taken whole)
+                       chunk:int=2**20, # values read at a time (whole images; small chunks keep the temporaries in reused memory)
                       ) -> torch.Tensor:
     "`row_percentile(x.transpose(0, 1).reshape(R, -1), q)`, exactly, by a radix select over chunks of `x`: no copy of `x`."
     if not 0 <= q <= 1: raise ValueError(f"q must be in [0, 1], got {q}")
@@ -542,7 +542,7 @@ def concept_maps(self:Craft, images, # images `[N, C, H, W]`
     H, W = images.shape[-2:]
     N, r = len(U), U.shape[-1]
     m = torch.empty(N, r, H, W)
-    g = max(1, 2**24 // (r * H * W))                                     # images per chunk (64 MB of maps)
+    g = max(1, 2**20 // (r * H * W))                                     # images per chunk (4 MB of maps)
     for s in range(0, N, g):
         m[s:s + g] = F.interpolate(U[s:s + g].permute(0, 3, 1, 2), size=(H, W), mode='bilinear', align_corners=False).clamp_min(0)
     if percentile:
