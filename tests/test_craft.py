@@ -266,3 +266,18 @@ def test_concept_maps_equal_the_global_percentile_and_nnls_is_exact(images):
     grad = U @ W @ W.T - A @ W.T
     scale = (A @ W.T).abs().max()
     assert U.min() >= 0 and grad.min() > -1e-5 * scale and grad[U > 0].abs().max() < 1e-5 * scale
+
+def test_masked_logits_equal_the_model_on_decoded_masked_codes(images):
+    body, top = tiny_model()
+    spatial = Craft(body, top, n_concepts=5, patch_size=16, k=2).fit(images)
+    pooled = Craft(lambda im: body(im).mean((2, 3)), lambda a: top[2](a), n_concepts=4, patch_size=16, k=1).fit(images)
+    g = torch.Generator().manual_seed(0)
+    for c in (spatial, pooled):
+        U, r = c.transform(images[:5]), c.n_concepts
+        for M in (torch.rand(13, r, generator=g), torch.rand(5, 13, r, generator=g)):   # shared, per image
+            Mi = M if M.ndim == 3 else M.expand(5, -1, -1)
+            want = torch.stack([c.latent_to_logit(c.decode(U[i][None] * (Mi[i][:, None, None] if U.ndim == 4 else Mi[i])))[:, c.k]
+                                for i in range(5)]).detach()
+            for bs in (4, 13, 100):   # masks split across calls, one image per call, several images per call
+                c.batch_size = bs
+                torch.testing.assert_close(c._masked_logits(U, M, c.k), want, atol=1e-5, rtol=1e-5)
