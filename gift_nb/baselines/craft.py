@@ -64,6 +64,13 @@ def _nnls_cd(B, # `A Wᵀ` `[n, r]` (float64)
         if (U - U_old).abs().max() <= tol * max(U.abs().max().item(), 1e-12): break
     return U
 
+def _ls_start(G, # Gram matrix `[r, r]`
+              B, # `A Wᵀ` `[n, r]`
+             ) -> torch.Tensor:
+    "Least-squares codes `[n, r]`, ignoring the sign constraint; `B / diag(G)` where lstsq fails (CUDA's needs a full-rank `G`)."
+    X = torch.linalg.lstsq(G, B.T).solution.T
+    return X if torch.isfinite(X).all() else B / G.diagonal().clamp_min(1e-300)
+
 def _nnls_bpp(B, # `A Wᵀ` `[n, r]` (float64)
               G, # Gram matrix `W Wᵀ` `[r, r]` (float64)
               max_iter:int, # pivoting rounds at most
@@ -71,9 +78,7 @@ def _nnls_bpp(B, # `A Wᵀ` `[n, r]` (float64)
              ) -> tuple:
     "Block principal pivoting (Kim & Park), all rows at once: the codes `[n, r]` and the indices of the rows left unsolved."
     n, r = B.shape
-    X0 = torch.linalg.lstsq(G, B.T).solution.T
-    F = X0 > 0                                                     # passive set (free codes), per row
-    tx = tol * max(X0.abs().max().item(), 1e-300)
+    F = _ls_start(G, B) > 0                                        # passive set (free codes), per row
     ty = tol * max(B.abs().max().item(), 1e-300)
     U = torch.zeros_like(B)
     alpha = torch.full((n,), 3, device=B.device)                   # full exchanges left before the backup rule
@@ -86,6 +91,7 @@ def _nnls_bpp(B, # `A Wᵀ` `[n, r]` (float64)
         GF = G * (f[:, :, None] * f[:, None, :]) + torch.diag_embed(1 - f)   # G on the passive set, identity off it
         x, info = torch.linalg.solve_ex(GF, (Bt * f)[..., None])
         x, sing = x[..., 0], info != 0                             # a singular G_FF (dependent atoms): coordinate descent
+        tx = tol * max(x[~sing].abs().max().item(), 1e-300) if (~sing).any() else 0.   # relative to the largest code
         y = (x @ G - Bt).masked_fill(Ft, 0)                        # gradient on the active set
         V = (Ft & (x < -tx)) | (~Ft & (y < -ty))                   # infeasible codes
         nv = V.sum(1)
@@ -121,7 +127,7 @@ def nnls(A, # targets `[n, p]` (tensor or array), one problem per row
         B = A[s:s + step] @ W.T                                   # [n, r]
         U, left = _nnls_bpp(B, G, max_iter, tol)
         if len(left):
-            U0 = torch.linalg.lstsq(G, B[left].T).solution.T.clamp_min(0)
+            U0 = _ls_start(G, B[left]).clamp_min(0)
             U[left] = _nnls_cd(B[left], G, U0)
         out.append(U)
     return torch.cat(out).float()
