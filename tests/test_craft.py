@@ -245,3 +245,39 @@ def test_concept_maps_beyond_torch_quantile_limit():
     m = c.concept_maps(img, percentile=90)
     assert m.shape == (1, 1, 4100, 4100)
     assert abs((m > 0).float().mean().item() - 0.1) < 0.01
+
+def test_concept_maps_equal_the_global_percentile_and_nnls_is_exact(images):
+    from gift_nb.baselines.craft import channel_percentile
+    body, top = tiny_model()
+    c = Craft(body, top, n_concepts=5, patch_size=16, k=2).fit(images)
+    for q in (0, 50, 90, 99):   # the maps of one global sort of all upsampled values, as concept_maps computed them before
+        U = c.transform(images)
+        m = F.interpolate(U.permute(0, 3, 1, 2), size=(32, 32), mode='bilinear', align_corners=False).clamp_min(0)
+        if q:
+            thr = row_percentile(m.transpose(0, 1).reshape(5, -1), q / 100)
+            m = torch.where(m > thr[None, :, None, None], m, torch.zeros(()))
+        assert torch.equal(c.concept_maps(images, percentile=q), m)
+    x = torch.rand(12, 4, 9, 9, generator=torch.Generator().manual_seed(5))
+    for q in (0.0, 0.25, 0.9, 1.0):
+        assert torch.equal(channel_percentile(x, q, chunk=81), row_percentile(x.transpose(0, 1).reshape(4, -1), q))
+    # the codes satisfy the optimality (KKT) conditions: u >= 0, gradient >= 0, and = 0 where u > 0
+    A = c.latent(images).permute(0, 2, 3, 1).reshape(-1, 16).double()
+    U, W = nnls(A, c.W).double(), c.W.double()
+    grad = U @ W @ W.T - A @ W.T
+    scale = (A @ W.T).abs().max()
+    assert U.min() >= 0 and grad.min() > -1e-5 * scale and grad[U > 0].abs().max() < 1e-5 * scale
+
+def test_masked_logits_equal_the_model_on_decoded_masked_codes(images):
+    body, top = tiny_model()
+    spatial = Craft(body, top, n_concepts=5, patch_size=16, k=2).fit(images)
+    pooled = Craft(lambda im: body(im).mean((2, 3)), lambda a: top[2](a), n_concepts=4, patch_size=16, k=1).fit(images)
+    g = torch.Generator().manual_seed(0)
+    for c in (spatial, pooled):
+        U, r = c.transform(images[:5]), c.n_concepts
+        for M in (torch.rand(13, r, generator=g), torch.rand(5, 13, r, generator=g)):   # shared, per image
+            Mi = M if M.ndim == 3 else M.expand(5, -1, -1)
+            want = torch.stack([c.latent_to_logit(c.decode(U[i][None] * (Mi[i][:, None, None] if U.ndim == 4 else Mi[i])))[:, c.k]
+                                for i in range(5)]).detach()
+            for bs in (4, 13, 100):   # masks split across calls, one image per call, several images per call
+                c.batch_size = bs
+                torch.testing.assert_close(c._masked_logits(U, M, c.k), want, atol=1e-5, rtol=1e-5)

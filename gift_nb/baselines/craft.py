@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'grid_boxes', 'grid_crops', 'nnls', 'sobol_design', 'jansen_total_indices', 'total_sobol_indices', 'Craft',
-           'pool_spatial', 'row_percentile', 'fig_ax', 'to_hwc', 'plot_fidelity', 'crop_central_objects',
-           'world_purity', 'describe_concept', 'world_report', 'report_row']
+           'pool_spatial', 'row_percentile', 'channel_percentile', 'fig_ax', 'to_hwc', 'plot_fidelity',
+           'crop_central_objects', 'world_purity', 'describe_concept', 'world_report', 'report_row']
 
 # %% ../../nbs/baselines/10_craft.ipynb #7ce05d64
 import math, time, warnings
@@ -49,30 +49,88 @@ def grid_crops(images:torch.Tensor, # batch `[N, C, H, W]`
     return crops if tuple(crops.shape[-2:]) == size else F.interpolate(crops, size=size, mode='bilinear', align_corners=False)
 
 # %% ../../nbs/baselines/10_craft.ipynb #8df533e8
+def _nnls_cd(B, # `A Wᵀ` `[n, r]` (float64)
+             G, # Gram matrix `W Wᵀ` `[r, r]` (float64)
+             U, # starting codes `[n, r]`, updated in place
+             sweeps:int=2000, # coordinate-descent sweeps at most
+             tol:float=1e-7, # stop when the largest update is below `tol` times the largest code
+            ) -> torch.Tensor:
+    "Cyclic coordinate descent on the Gram matrix: `nnls`'s fallback for the rows pivoting leaves unsolved."
+    d = G.diagonal().clamp_min(1e-12)
+    for _ in range(sweeps):
+        U_old = U.clone()
+        for j in range(G.shape[0]):
+            U[:, j] = (U[:, j] - (U @ G[:, j] - B[:, j]) / d[j]).clamp_min(0)
+        if (U - U_old).abs().max() <= tol * max(U.abs().max().item(), 1e-12): break
+    return U
+
+def _ls_start(G, # Gram matrix `[r, r]`
+              B, # `A Wᵀ` `[n, r]`
+             ) -> torch.Tensor:
+    "Least-squares codes `[n, r]`, ignoring the sign constraint; `B / diag(G)` where lstsq fails (CUDA's needs a full-rank `G`)."
+    X = torch.linalg.lstsq(G, B.T).solution.T
+    return X if torch.isfinite(X).all() else B / G.diagonal().clamp_min(1e-300)
+
+def _nnls_bpp(B, # `A Wᵀ` `[n, r]` (float64)
+              G, # Gram matrix `W Wᵀ` `[r, r]` (float64)
+              max_iter:int, # pivoting rounds at most
+              tol:float, # relative infeasibility tolerated
+             ) -> tuple:
+    "Block principal pivoting (Kim & Park), all rows at once: the codes `[n, r]` and the indices of the rows left unsolved."
+    n, r = B.shape
+    F = _ls_start(G, B) > 0                                        # passive set (free codes), per row
+    ty = tol * max(B.abs().max().item(), 1e-300)
+    U = torch.zeros_like(B)
+    alpha = torch.full((n,), 3, device=B.device)                   # full exchanges left before the backup rule
+    beta = torch.full((n,), r + 1, device=B.device)                # fewest infeasible codes seen
+    todo, failed = torch.arange(n, device=B.device), []
+    for _ in range(max_iter):
+        if not len(todo): break
+        Ft, Bt = F[todo], B[todo]
+        f = Ft.to(B.dtype)
+        GF = G * (f[:, :, None] * f[:, None, :]) + torch.diag_embed(1 - f)   # G on the passive set, identity off it
+        x, info = torch.linalg.solve_ex(GF, (Bt * f)[..., None])
+        x, sing = x[..., 0], info != 0                             # a singular G_FF (dependent atoms): coordinate descent
+        tx = tol * max(x[~sing].abs().max().item(), 1e-300) if (~sing).any() else 0.   # relative to the largest code
+        y = (x @ G - Bt).masked_fill(Ft, 0)                        # gradient on the active set
+        V = (Ft & (x < -tx)) | (~Ft & (y < -ty))                   # infeasible codes
+        nv = V.sum(1)
+        ok = (nv == 0) & ~sing
+        U[todo[ok]] = x[ok].clamp_min(0)
+        failed.append(todo[sing])
+        keep = ~ok & ~sing
+        todo, V, nv = todo[keep], V[keep], nv[keep]
+        a, b = alpha[todo], beta[todo]
+        better = nv < b
+        full = better | (a >= 1)                                   # exchange every infeasible code
+        alpha[todo] = torch.where(better, torch.full_like(a, 3), torch.where(full, a - 1, a))
+        beta[todo] = torch.minimum(nv, b)
+        one = torch.zeros_like(V)                                  # backup rule: only the last infeasible code
+        one[torch.arange(len(V), device=B.device), r - 1 - V.flip(1).to(torch.int8).argmax(1)] = True
+        F[todo] ^= torch.where(full[:, None], V, one)
+    return U, torch.cat([todo, *failed])
+
 def nnls(A, # targets `[n, p]` (tensor or array), one problem per row
          W, # dictionary `[r, p]`, one atom per row
-         max_iter:int=2000, # coordinate-descent sweeps at most
-         tol:float=1e-7, # stop when the largest update is below `tol` times the largest code
-         chunk:int=1024, # rows solved together
+         max_iter:int=50, # pivoting rounds at most (rows still unsolved then go to coordinate descent)
+         tol:float=1e-10, # infeasibility tolerated, relative to the largest code and the largest `A Wᵀ` entry
+         chunk:int=8192, # rows solved together (fewer when r is large)
         ) -> torch.Tensor:
-    "Non-negative codes `U [n, r]` minimising `½‖A − U W‖²` row by row (float32; computed in float64)."
+    "Non-negative codes `U [n, r]` minimising `½‖A − U W‖²` row by row, exactly (float32; computed in float64)."
     A, W = torch.as_tensor(A).double(), torch.as_tensor(W).double().to(torch.as_tensor(A).device)
     if A.ndim != 2 or W.ndim != 2 or A.shape[1] != W.shape[1]:
         raise ValueError(f"nnls needs A [n, p] and W [r, p] with the same p, got {tuple(A.shape)} and {tuple(W.shape)}")
-    G, B = W @ W.T, A @ W.T                                    # [r, r], [n, r]
-    r = G.shape[0]
-    d = G.diagonal().clamp_min(1e-12)
-    U0 = torch.linalg.lstsq(G, B.T).solution.T.clamp_min(0) if r else B
-    out = []
-    for s in range(0, len(A), chunk):
-        U, Bc = U0[s:s + chunk].clone(), B[s:s + chunk]
-        for _ in range(max_iter):
-            U_old = U.clone()
-            for j in range(r):
-                U[:, j] = (U[:, j] - (U @ G[:, j] - Bc[:, j]) / d[j]).clamp_min(0)
-            if (U - U_old).abs().max() <= tol * max(U.abs().max().item(), 1e-12): break
+    G = W @ W.T                                                    # [r, r]
+    if not len(A) or not len(G): return A.new_zeros(len(A), len(G)).float()
+    out, step = [], max(1, min(chunk, 2**21 // len(G) ** 2))      # a chunk's r × r systems take at most 16 MB
+    for s in range(0, len(A), step):
+        B = A[s:s + step] @ W.T                                   # [n, r]
+        U, left = _nnls_bpp(B, G, max_iter, tol)
+        if len(left):
+            U0 = _ls_start(G, B[left]).clamp_min(0)
+            U[left] = _nnls_cd(B[left], G, U0)
         out.append(U)
-    return (torch.cat(out) if out else U0).float()
+    return torch.cat(out).float()
 
 # %% ../../nbs/baselines/10_craft.ipynb #df1096cb
 SAMPLERS = ('halton', 'sobol', 'random')
@@ -326,23 +384,29 @@ def _masked_logits(self:Craft, U, # codes `[n_img, h, w, r]` or `[n_img, r]`
                    k:int, desc='sobol', show=None):
     "Logit of class `k` for every (image, mask) pair: `[n_img, m]`."
     n_img, r = len(U), U.shape[-1]
-    masks = torch.as_tensor(masks, dtype=torch.float32)
+    masks = torch.as_tensor(masks, dtype=torch.float32).to(self.device)
     per_image = masks.ndim == 3
     m = masks.shape[-2]
-    U, masks, W = U.to(self.device), masks.to(self.device), self.W.to(self.device)
-    out = torch.empty(n_img * m)
+    U, W = U.to(self.device), self.W.to(self.device)
+    g, step = max(1, self.batch_size // m), min(m, self.batch_size)      # images, masks per call of the model
+    out, buf = torch.empty(n_img, m), None
     with torch.no_grad():
-        for s in progress(range(0, n_img * m, self.batch_size), show=self._show(n_img * m) if show is None else show,
-                          desc=desc, leave=False):
-            idx = torch.arange(s, min(s + self.batch_size, n_img * m), device=self.device)
-            i, j = idx // m, idx % m
-            M = masks[i, j] if per_image else masks[j]                         # [b, r]
-            Ub = U[i] * (M[:, None, None, :] if U.ndim == 4 else M)
-            z = torch.as_tensor(self.latent_to_logit(self.decode(Ub)))
-            if z.ndim != 2 or not 0 <= k < z.shape[1]:
-                raise ValueError(f"latent_to_logit must return logits [N, n_classes] with class k={k}, got shape {tuple(z.shape)}")
-            out[s:s + len(idx)] = z[:, k].float().cpu()
-    return out.reshape(n_img, m)
+        for s in progress(range(0, n_img, g), show=self._show(n_img * m) if show is None else show, desc=desc, leave=False):
+            Ui = U[s:s + g]
+            if Ui.ndim == 4:   # each concept's decoded part U_c W_c, laid out as the model's [p, h, w]: [g, r, p h w]
+                D, shape = (Ui.permute(0, 3, 1, 2)[:, :, None] * W[None, :, :, None, None]).flatten(2), (W.shape[1], *Ui.shape[1:3])
+            else: D, shape = Ui[:, :, None] * W, (W.shape[1],)
+            for j in range(0, m, step):
+                M = masks[s:s + g, j:j + step] if per_image else masks[None, j:j + step]   # [g or 1, b, r]
+                if len(D) == 1:   # one image per call: into one reused buffer (no fresh pages per call)
+                    if buf is None: buf = D.new_empty(step * D.shape[-1])
+                    Ab = torch.mm(M[0], D[0], out=buf[:M.shape[1] * D.shape[-1]].view(M.shape[1], -1))
+                else: Ab = M @ D
+                z = torch.as_tensor(self.latent_to_logit(Ab.view(-1, *shape)))            # decode(U ⊙ M), batched
+                if z.ndim != 2 or not 0 <= k < z.shape[1]:
+                    raise ValueError(f"latent_to_logit must return logits [N, n_classes] with class k={k}, got shape {tuple(z.shape)}")
+                out[s:s + len(Ui), j:j + M.shape[1]] = z[:, k].float().cpu().reshape(len(Ui), -1)
+    return out
 
 @patch
 def estimate_importance(self:Craft, images, # images of the class `[N, C, H, W]` (e.g. those given to `fit`)
@@ -435,6 +499,45 @@ def row_percentile(x:torch.Tensor, # values `[R, M]`
     v_lo = x.kthvalue(lo + 1, dim=1).values
     return v_lo if hi == lo else v_lo + (pos - lo) * (x.kthvalue(hi + 1, dim=1).values - v_lo)
 
+def _ordered_bits(x:torch.Tensor) -> torch.Tensor:
+    "float32 -> int32 in the same order (an involution: it also maps the int32 back to the float's bits)."
+    b = x.view(torch.int32)
+    return b ^ ((b >> 31) & 0x7fffffff)
+
+def channel_percentile(x:torch.Tensor, # float32 values `[N, R, ...]` (e.g. maps `[N, r, H, W]`)
+                       q:float, # the percentile as a fraction in [0, 1]
+                       chunk:int=2**20, # values read at a time (whole images; small chunks keep the temporaries in reused memory)
+                      ) -> torch.Tensor:
+    "`row_percentile(x.transpose(0, 1).reshape(R, -1), q)`, exactly, by a radix select over chunks of `x`: no copy of `x`."
+    if not 0 <= q <= 1: raise ValueError(f"q must be in [0, 1], got {q}")
+    if x.dtype != torch.float32 or x.ndim < 2 or not x.numel():
+        raise ValueError(f"x must be a non-empty float32 tensor [N, R, ...], got {x.dtype} of shape {tuple(x.shape)}")
+    N, R = x.shape[:2]
+    per = x[0, 0].numel()
+    pos = q * (N * per - 1)
+    ranks = sorted({int(math.floor(pos)), int(math.ceil(pos))})          # 0-based ranks to select, per row
+    g = max(1, chunk // (R * per))
+    off = (torch.arange(R, device=x.device) * 65536)[None, :, None]      # row r's bins start at r · 2¹⁶
+    def counts(selects=()):   # per row, histogram of the high 16 bits, or of the low 16 bits where the high ones equal a select
+        cs = [torch.zeros(R * 65536, dtype=torch.int64, device=x.device) for _ in selects or [None]]
+        for s in range(0, N, g):
+            b = _ordered_bits(x[s:s + g].contiguous()).reshape(-1, R, per)
+            hi = (b >> 16) + 32768
+            if not selects: cs[0] += torch.bincount((hi + off).flatten(), minlength=R * 65536)
+            else:
+                low = (b & 0xffff) + off
+                for c, h in zip(cs, selects): c += torch.bincount(low[hi == h[None, :, None]], minlength=R * 65536)
+        return [c.view(R, 65536) for c in cs]
+    def pick(c, k):   # per row, the bin holding 0-based rank k, and the rank within it
+        cum = c.cumsum(1)
+        i = torch.searchsorted(cum, k.view(R, 1) + 1).view(R)
+        return i, k - torch.where(i > 0, cum.gather(1, (i - 1).clamp_min(0)[:, None])[:, 0], 0)
+    high = counts()[0]
+    his, ins = zip(*[pick(high, torch.full((R,), k, device=x.device)) for k in ranks])
+    out = [_ordered_bits(((h - 32768) * 65536 + pick(c, k)[0]).to(torch.int32)).view(torch.float32)
+           for h, k, c in zip(his, ins, counts(his))]
+    return out[0] if len(out) == 1 else out[0] + (pos - ranks[0]) * (out[1] - out[0])
+
 @patch
 def concept_maps(self:Craft, images, # images `[N, C, H, W]`
                  percentile:float=90, # keep values above this percentile of each concept over `images` (0: keep all)
@@ -443,10 +546,14 @@ def concept_maps(self:Craft, images, # images `[N, C, H, W]`
     U = self.transform(images)
     if U.ndim != 4: raise ValueError("concept maps need spatial activations [N, p, h, w] from input_to_latent")
     H, W = images.shape[-2:]
-    m = F.interpolate(U.permute(0, 3, 1, 2), size=(H, W), mode='bilinear', align_corners=False).clamp_min(0)
+    N, r = len(U), U.shape[-1]
+    m = torch.empty(N, r, H, W)
+    g = max(1, 2**20 // (r * H * W))                                     # images per chunk (4 MB of maps)
+    for s in range(0, N, g):
+        m[s:s + g] = F.interpolate(U[s:s + g].permute(0, 3, 1, 2), size=(H, W), mode='bilinear', align_corners=False).clamp_min(0)
     if percentile:
-        thr = row_percentile(m.transpose(0, 1).reshape(m.shape[1], -1), percentile / 100)
-        m = torch.where(m > thr[None, :, None, None], m, torch.zeros(()))
+        thr = channel_percentile(m, percentile / 100)[None, :, None, None]
+        for s in range(0, N, g): m[s:s + g] = torch.where(m[s:s + g] > thr, m[s:s + g], 0.)
     return m
 
 @patch
