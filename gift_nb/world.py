@@ -304,36 +304,45 @@ def shipped_sprites(folder=None, # a folder holding `world_sprites.card.json` (d
     return _SPRITES
 
 # %% ../nbs/01_world.ipynb #a3bb3cbf
-def _paste(dst, src, top, left, op):
-    "Apply op(dst_region, src_region) where `src` (placed at top,left) overlaps `dst`."
-    H, W = dst.shape[:2]; h, w = src.shape[:2]
-    t0, l0 = max(top, 0), max(left, 0); t1, l1 = min(top + h, H), min(left + w, W)
-    if t0 >= t1 or l0 >= l1: return None
-    return op(dst[t0:t1, l0:l1], src[t0 - top:t1 - top, l0 - left:l1 - left], (slice(t0, t1), slice(l0, l1)))
+@functools.lru_cache(maxsize=None)
+def _shadow_paint(size, ppu_q):
+    "A shadow as `_render_one` pastes it: (1 - alpha)[h,w,1], and its offsets from the ground point (up, left)."
+    sh = _shadow(size, ppu_q)
+    return (1 - sh)[..., None], sh.shape[0] / 2, 0.15 * RADIUS[size] * ppu_q * _PPU_STEP, 0.55 * RADIUS[size] * ppu_q * _PPU_STEP, sh.shape[1] / 2
+
+@functools.lru_cache(maxsize=None)
+def _sprite_paint(key):
+    "An object sprite as `_render_one` pastes it: alpha [h,w], (1 - alpha)[h,w,1], premultiplied rgb [h,w,3]."
+    alpha, rgb = _sprite(*key)
+    return alpha, (1 - alpha)[..., None], rgb
+
+@functools.lru_cache(maxsize=65536)
+def _placed_cached(o, size): return _placed(o, size)
 
 def _render_one(scene, size, want_masks=False):
     img = _background(size).copy()
-    order = sorted(range(len(scene.objects)), key=lambda i: -scene.objects[i].y)  # far to near
-    placed = [_placed(o, size) for o in scene.objects]
+    objs = scene.objects
+    order = sorted(range(len(objs)), key=lambda i: -objs[i].y)  # far to near
+    placed = [_placed_cached(o, size) for o in objs]
     for i in order:  # shadows lie on the ground, under every object
         key, col, row_c, row = placed[i]
-        sh = _shadow(key[1], key[5])
-        top = int(round(row - sh.shape[0] / 2 - 0.15 * RADIUS[key[1]] * key[5] * _PPU_STEP))
-        left = int(round(col + 0.55 * RADIUS[key[1]] * key[5] * _PPU_STEP - sh.shape[1] / 2))
-        def darken(d, s, sl): d *= (1 - s)[..., None]
-        _paste(img, sh, top, left, darken)
+        keep, half_h, up, right, half_w = _shadow_paint(key[1], key[5])
+        top, left = int(round(row - half_h - up)), int(round(col + right - half_w))
+        H, W = keep.shape[:2]
+        t0, l0 = max(top, 0), max(left, 0); t1, l1 = min(top + H, size), min(left + W, size)
+        if t0 < t1 and l0 < l1: img[t0:t1, l0:l1] *= keep[t0 - top:t1 - top, l0 - left:l1 - left]
     ids = np.full((size, size), -1, np.int16) if want_masks else None
-    full = [0] * len(scene.objects)
+    full = [0] * len(objs)
     for i in order:
         key, col, row_c, _ = placed[i]
-        alpha, rgb = _sprite(*key)
+        alpha, keep, rgb = _sprite_paint(key)
         top, left = int(round(row_c - alpha.shape[0] / 2)), int(round(col - alpha.shape[1] / 2))
         H, W = alpha.shape
         t0, l0 = max(top, 0), max(left, 0); t1, l1 = min(top + H, size), min(left + W, size)
         if t0 >= t1 or l0 >= l1: continue
         a = alpha[t0 - top:t1 - top, l0 - left:l1 - left]
         region = img[t0:t1, l0:l1]
-        region *= (1 - a)[..., None]; region += rgb[t0 - top:t1 - top, l0 - left:l1 - left]
+        region *= keep[t0 - top:t1 - top, l0 - left:l1 - left]; region += rgb[t0 - top:t1 - top, l0 - left:l1 - left]
         if want_masks:
             ids[t0:t1, l0:l1][a > 0.5] = i
             full[i] = int((alpha > 0.5).sum())
