@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 # %% ../nbs/02_classifier.ipynb #c4f0c700
-from .core import default_device, load_module, progress, save_weights, seed_everything
+from .core import default_device, progress, seed_everything
+from .weights import load_module, save_weights
 
 # %% ../nbs/02_classifier.ipynb #0737cc3a
 def check_images(images, # float tensor or array `[N, 3, H, W]` with values in [0, 1]
@@ -399,7 +400,7 @@ def from_pretrained(name_or_path, # hub id or local folder of a transformers ima
     "Load a transformers image classifier and its image processor as a `Classifier` (on `default_device()` unless `device=` says otherwise)."
     kwargs.setdefault('device', default_device())
     from transformers import AutoImageProcessor, AutoModelForImageClassification
-    from gift_nb.core import from_hub
+    from gift_nb.weights import from_hub
     model = from_hub(AutoModelForImageClassification.from_pretrained, name_or_path, 'the classifier')
     try: proc = AutoImageProcessor.from_pretrained(str(name_or_path))
     except (OSError, ValueError): proc = None
@@ -535,7 +536,7 @@ def save_classifier(clf:Classifier, # a classifier wrapping a `TinyCNN`, with a 
                     name:str=None, # file stem (default: the card's name)
                     weights_dir=None, # folder (default: the package's `weights/`)
                    ) -> Path:
-    "Write `NAME.safetensors` and the model card `NAME.json` with `core.save_weights`; returns the card's path."
+    "Write `NAME.safetensors` and the model card `NAME.json` with `weights.save_weights`; returns the card's path."
     if not isinstance(clf.model, TinyCNN): raise TypeError(f"only TinyCNN classifiers can be saved, got {type(clf.model).__name__}")
     name = name or clf.card.get('name') or (clf.task.name if clf.task is not None else None)
     if not name: raise ValueError("give the classifier a name: save_classifier(clf, name='...')")

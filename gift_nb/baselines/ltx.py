@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 # %% ../../nbs/baselines/11_ltx.ipynb #6011e490
-from ..core import default_device, load_weights, module_card, progress, save_weights, seed_everything
+from ..core import default_device, progress, seed_everything
+from ..weights import load_weights, module_card, save_weights
 from ..classifier import Classifier, weights_folder, as_classifier, check_images, load_classifier
 from .saliency_metrics import FINE_FRACTIONS, FRACTIONS, composite, pos_auc, reference_images
 
@@ -267,7 +268,7 @@ def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `Fe
              name:str, # file stem: writes NAME.ltx.safetensors and NAME.ltx.json
              weights_dir=None, # folder (default: the package's `weights/`)
              **card) -> Path: # extra model-card fields (data, metrics, ...)
-    "Write the explainer's weights and its model card `NAME.ltx.json` with `core.save_weights`; returns the card's path."
+    "Write the explainer's weights and its model card `NAME.ltx.json` with `weights.save_weights`; returns the card's path."
     net = ltx.explainer
     if not isinstance(net, (MaskNet, FeatureMaskNet)): raise TypeError(f"only MaskNet/FeatureMaskNet explainers can be saved, got {type(net).__name__}")
     if not isinstance(ltx.reference, str): raise ValueError("save_ltx stores the reference by name: use reference='background', 'blur', ...")
