@@ -542,8 +542,7 @@ def save_classifier(clf:Classifier, # a classifier wrapping a `TinyCNN`, with a 
     if not name: raise ValueError("give the classifier a name: save_classifier(clf, name='...')")
     card = {**clf.card, 'name': name, 'arch': 'TinyCNN', 'config': clf.model.config, 'class_names': clf.class_names}
     if clf.task is not None: card['task'] = clf.task.to_json()
-    p = save_weights(clf.model, weights_folder(weights_dir), name, card)
-    p = p.replace(p.with_name(f"{name}.json"))   # save_weights names the card NAME.card.json; a classifier's is NAME.json
+    p = save_weights(clf.model, weights_folder(weights_dir), name, card, card_name=f"{name}.json")
     clf.card = json.loads(p.read_text())
     return p
 

@@ -60,15 +60,20 @@ def load_weights(path:str|Path, # the model card, e.g. `weights/autoencoder.card
 # %% ../nbs/00b_weights.ipynb #c0sw0002
 def save_weights(model, # a `torch.nn.Module` (its `state_dict()` is saved) or a dict of tensors
                  folder:str|Path, # where to write (created if missing)
-                 name:str, # file stem: `NAME.safetensors` and `NAME.card.json`
+                 name:str, # file stem: `NAME.safetensors`, and the card `NAME.card.json` unless `card_name` says otherwise
                  card:dict, # the model card's fields (`weights` and `sha256` are set here)
+                 card_name:str|None=None, # the card's file name, e.g. `NAME.json` (default: `NAME.card.json`)
                 ) -> Path:
-    "Write `NAME.safetensors` and its model card `NAME.card.json` atomically; returns the card's path (read back with `load_weights`)."
+    "Write `NAME.safetensors` and its model card (`NAME.card.json`, or `card_name`) atomically; returns the card's path (read back with `load_weights`)."
     from safetensors.torch import save as save_safetensors
+    w = f"{name}.safetensors"
+    card_name = f"{name}.card.json" if card_name is None else card_name
+    if not card_name.endswith('.json') or Path(card_name).name != card_name or card_name == w:
+        raise ValueError(f"card_name must be a file name ending in .json, without folders, got {card_name!r}; e.g. {name}.json")
     sd = model.state_dict() if isinstance(model, torch.nn.Module) else dict(model)
     data = save_safetensors({k: v.detach().cpu().contiguous() for k, v in sd.items()})
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    w, c = folder / f"{name}.safetensors", folder / f"{name}.card.json"
+    w, c = folder / w, folder / card_name
     card = {**card, 'weights': w.name, 'sha256': hashlib.sha256(data).hexdigest()}
     for path, payload in ((w, data), (c, json.dumps(card, indent=1).encode())):
         tmp = path.with_name(path.name + '.tmp')

@@ -274,8 +274,7 @@ def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `Fe
     if not isinstance(ltx.reference, str): raise ValueError("save_ltx stores the reference by name: use reference='background', 'blur', ...")
     info = {**module_card(net, name), 'classifier': ltx.clf.card.get('name'), 'reference': ltx.reference,
             'settings': ltx.settings(), 'history': ltx.history, **card}
-    p = save_weights(net, weights_folder(weights_dir), f"{name}.ltx", info)
-    p = p.replace(p.with_name(f"{name}.ltx.json"))   # save_weights names the card NAME.ltx.card.json; an explainer's is NAME.ltx.json
+    p = save_weights(net, weights_folder(weights_dir), f"{name}.ltx", info, card_name=f"{name}.ltx.json")
     ltx.card = json.loads(p.read_text())
     return p
 

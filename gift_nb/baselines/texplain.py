@@ -280,8 +280,7 @@ def smollm2_lm(n_prefix:int=8, # prefix slots the translator fills
 # %% ../../nbs/baselines/12_texplain.ipynb #91fc87e8
 def _save(tensors, card, name, weights_dir):
     "`(card path, card)` after writing `NAME.safetensors` and its card `NAME.json` with `weights.save_weights`."
-    p = save_weights(tensors, weights_folder(weights_dir), name, {**card, 'name': name})
-    p = p.replace(p.with_name(f"{name}.json"))   # save_weights names the card NAME.card.json; TExplain's are NAME.json
+    p = save_weights(tensors, weights_folder(weights_dir), name, {**card, 'name': name}, card_name=f"{name}.json")
     return p, json.loads(p.read_text())
 
 def _load(name, weights_dir, what):
