@@ -240,9 +240,12 @@ def _apply(self:Classifier, fn, x, desc='classifying'):
             outs.append(fn(x[i:i+bs].to(self.device, self.dtype)).float().cpu())
     return torch.cat(outs) if outs else None
 
+# %% ../nbs/02_classifier.ipynb #0fea2435
 @patch
-def _forward(self:Classifier, x):
-    "Logits of one batch (already checked images on the device)."
+def forward(self:Classifier,
+            x:torch.Tensor, # checked images `[N,3,H,W]` in [0,1], already on `self.device` in `self.dtype`
+           ) -> torch.Tensor:
+    "Logits `[N,C]` of one batch as the model computes them: the images are not checked, not batched, and gradients flow."
     xp = self.preprocess(x) if self.preprocess is not None else x
     try: out = self.model(xp)
     except Exception as e:
@@ -258,7 +261,7 @@ def _forward(self:Classifier, x):
 def logits(self:Classifier, images) -> torch.Tensor:
     "Logits `[N,C]` of images in [0,1] `[N,3,H,W]` (a single-logit model gives `[0, z]`)."
     x = check_images(images)
-    z = self._apply(self._forward, x)
+    z = self._apply(self.forward, x)
     return z if z is not None else torch.zeros(0, self.n_classes or 0)
 
 @patch

@@ -183,8 +183,8 @@ def loss(self:LTX, x, # images [N,3,H,W] on the device
     t = t.to(x.device)
     def term(z):  # LTX's prediction loss from the classifier's logits z
         return -z.gather(1, t[:, None])[:, 0] if self.logits_only else F.cross_entropy(z, t, reduction='none')
-    pred = term(self.clf._forward(composite(x, m, ref)))
-    z_rm = self.clf._forward(composite(x, 1 - m, ref)) if self.ce_neg or necessity else None  # the image with the masked part removed
+    pred = term(self.clf.forward(composite(x, m, ref)))
+    z_rm = self.clf.forward(composite(x, 1 - m, ref)) if self.ce_neg or necessity else None  # the image with the masked part removed
     if self.ce_neg: pred = (pred - term(z_rm)) / 2
     if necessity:  # the removed part must be necessary: the complement should NOT be y*; bounded below by 0, unlike ce_neg
         p = F.softmax(z_rm, 1).gather(1, t[:, None])[:, 0]
