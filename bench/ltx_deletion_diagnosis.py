@@ -43,7 +43,7 @@ def deletion_optimised(clf, x, t, ref, init, fractions, steps:int=300, lr:float=
             loss = 0
             for k in ks:  # the threshold sits between the k-th and the (k+1)-th value: the soft mask holds about k pixels
                 m = torch.sigmoid((o - ((v[:, k - 1] + v[:, k]) / 2)[:, None, None]) / temperature)[:, None]
-                loss = loss + F.log_softmax(clf._forward(composite(x, 1 - m, ref)), 1).gather(1, t[:, None])[:, 0].sum()
+                loss = loss + F.log_softmax(clf.forward(composite(x, 1 - m, ref)), 1).gather(1, t[:, None])[:, 0].sum()
             opt.zero_grad(); loss.backward(); opt.step()
     return o.detach()
 

@@ -15,7 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/04a_autoencoder.ipynb #21440dba
-from .core import quantize, save_weights, module_card, load_module
+from .core import quantize
+from .weights import save_weights, module_card, load_module
 from .classifier import weights_folder
 
 # %% ../nbs/04a_autoencoder.ipynb #55573f27

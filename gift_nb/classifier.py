@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 # %% ../nbs/02_classifier.ipynb #c4f0c700
-from .core import default_device, load_module, progress, save_weights, seed_everything
+from .core import default_device, progress, seed_everything
+from .weights import load_module, save_weights
 
 # %% ../nbs/02_classifier.ipynb #0737cc3a
 def check_images(images, # float tensor or array `[N, 3, H, W]` with values in [0, 1]
@@ -239,9 +240,12 @@ def _apply(self:Classifier, fn, x, desc='classifying'):
             outs.append(fn(x[i:i+bs].to(self.device, self.dtype)).float().cpu())
     return torch.cat(outs) if outs else None
 
+# %% ../nbs/02_classifier.ipynb #0fea2435
 @patch
-def _forward(self:Classifier, x):
-    "Logits of one batch (already checked images on the device)."
+def forward(self:Classifier,
+            x:torch.Tensor, # checked images `[N,3,H,W]` in [0,1], already on `self.device` in `self.dtype`
+           ) -> torch.Tensor:
+    "Logits `[N,C]` of one batch as the model computes them: the images are not checked, not batched, and gradients flow."
     xp = self.preprocess(x) if self.preprocess is not None else x
     try: out = self.model(xp)
     except Exception as e:
@@ -257,7 +261,7 @@ def _forward(self:Classifier, x):
 def logits(self:Classifier, images) -> torch.Tensor:
     "Logits `[N,C]` of images in [0,1] `[N,3,H,W]` (a single-logit model gives `[0, z]`)."
     x = check_images(images)
-    z = self._apply(self._forward, x)
+    z = self._apply(self.forward, x)
     return z if z is not None else torch.zeros(0, self.n_classes or 0)
 
 @patch
@@ -399,7 +403,7 @@ def from_pretrained(name_or_path, # hub id or local folder of a transformers ima
     "Load a transformers image classifier and its image processor as a `Classifier` (on `default_device()` unless `device=` says otherwise)."
     kwargs.setdefault('device', default_device())
     from transformers import AutoImageProcessor, AutoModelForImageClassification
-    from gift_nb.core import from_hub
+    from gift_nb.weights import from_hub
     model = from_hub(AutoModelForImageClassification.from_pretrained, name_or_path, 'the classifier')
     try: proc = AutoImageProcessor.from_pretrained(str(name_or_path))
     except (OSError, ValueError): proc = None
@@ -535,14 +539,13 @@ def save_classifier(clf:Classifier, # a classifier wrapping a `TinyCNN`, with a 
                     name:str=None, # file stem (default: the card's name)
                     weights_dir=None, # folder (default: the package's `weights/`)
                    ) -> Path:
-    "Write `NAME.safetensors` and the model card `NAME.json` with `core.save_weights`; returns the card's path."
+    "Write `NAME.safetensors` and the model card `NAME.json` with `weights.save_weights`; returns the card's path."
     if not isinstance(clf.model, TinyCNN): raise TypeError(f"only TinyCNN classifiers can be saved, got {type(clf.model).__name__}")
     name = name or clf.card.get('name') or (clf.task.name if clf.task is not None else None)
     if not name: raise ValueError("give the classifier a name: save_classifier(clf, name='...')")
     card = {**clf.card, 'name': name, 'arch': 'TinyCNN', 'config': clf.model.config, 'class_names': clf.class_names}
     if clf.task is not None: card['task'] = clf.task.to_json()
-    p = save_weights(clf.model, weights_folder(weights_dir), name, card)
-    p = p.replace(p.with_name(f"{name}.json"))   # save_weights names the card NAME.card.json; a classifier's is NAME.json
+    p = save_weights(clf.model, weights_folder(weights_dir), name, card, card_name=f"{name}.json")
     clf.card = json.loads(p.read_text())
     return p
 

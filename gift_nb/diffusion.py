@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 # %% ../nbs/04b_diffusion.ipynb #b3fed109
-from .core import default_device, from_hub, progress, quantize, item_generator
+from .core import default_device, progress, quantize, item_generator
+from .weights import from_hub
 from .classifier import as_classifier
 from .counterfactuals import check_images, resolve_targets, item_ids, counterfactual_records, run_stats
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
+from typing import Callable
 
 # %% ../nbs/06_hypotheses.ipynb #3701c382
 from .core import Caption, Counterfactual, Hypothesis, progress, record_from_dict, moved_names
@@ -344,7 +345,9 @@ class CaptionAggregator:
                     min_gain=self.min_gain, cluster_threshold=self.cluster_threshold,
                     embedder=getattr(self.embedder, 'name', None if self.embedder is None else type(self.embedder).__name__))
 
-    def _warn(self, msg):
+    def warn(self, msg:str, # what is wrong, and what to check
+            ):
+        "Warn with `msg`, log it, and keep it in `log['warnings']`."
         self.log.setdefault('warnings', []).append(msg)
         warnings.warn(msg); _logger.warning(msg)
 
@@ -373,8 +376,16 @@ def _free_effects(self:CaptionAggregator, items) -> dict:
 
 # %% ../nbs/06_hypotheses.ipynb #859ce0f0
 @patch
-def _class_candidates(self:CaptionAggregator, k, signs, single, free, effect_of, clauses=(), absences=False):
-    "Candidates for class k: scored concepts, combinations, refinements, counts, phrase clusters (and absences: `absences`)."
+def class_candidates(self:CaptionAggregator,
+                     k:int, # the class
+                     signs:np.ndarray, # per item: -1 a flip out of k, +1 into k, 0 neither (`flip_signs`)
+                     single:dict, # concept -> its per-item local effects (the concepts seen)
+                     free:dict, # phrase cluster name -> (per-item effects, member phrases); {} without free text
+                     effect_of:Callable, # rule -> its per-item local effects
+                     clauses=(), # the items' clauses, flat (refinements read attribute values on them)
+                     absences=False, # also propose absences: True, 'mixed' (only `a & ~b`) or False
+                    ) -> list:
+    "Scored `Candidate`s for class k: concepts, combinations, refinements, counts, phrase clusters (and absences)."
     n_k = int((signs != 0).sum())
     def cand(rule, kind, e=None, text=None, extra=None):
         e = effect_of(rule) if e is None else e
@@ -457,8 +468,13 @@ def _absence_candidates(self:CaptionAggregator, single, top, cand, ok, signs, ga
 
 # %% ../nbs/06_hypotheses.ipynb #58ddc8a7
 @patch
-def _finish(self:CaptionAggregator, cands, items, binary, source='aggregator') -> list:
-    "Normalise class 0 to class 1 (binary tasks), rank, merge duplicates, cap per class; `Hypothesis` records."
+def to_hypotheses(self:CaptionAggregator,
+                  cands:list, # scored `Candidate`s of every class
+                  items:list, # the `FlipItem`s their effects are over
+                  binary:bool, # a two-class task: class 0's candidates are rewritten as class 1's absences
+                  source:str='aggregator', # the records' `source`
+                 ) -> list:
+    "`Hypothesis` records from scored candidates: class 0 normalised to class 1 (binary tasks), ranked, duplicates merged, at most `max_per_class` per class."
     by_k = defaultdict(list)
     for c in cands:
         k, rule, text = c.k, c.rule, c.text
@@ -511,7 +527,7 @@ def __call__(self:CaptionAggregator,
     if not items:
         what = 'no captions were given' if not counts['read'] else (
             f"all {counts['read']} captions are empty, say that nothing changed, or are not flips ({dict(counts)})")
-        self._warn(f"stage 3 has nothing to aggregate: {what}; no hypotheses proposed (check stages 1 and 2)")
+        self.warn(f"stage 3 has nothing to aggregate: {what}; no hypotheses proposed (check stages 1 and 2)")
         return []
     seen = sorted({it.src for it in items} | {it.dst for it in items})
     binary = set(seen) <= {0, 1}
@@ -531,10 +547,10 @@ def __call__(self:CaptionAggregator,
     for k in progress(classes, show=self.show_progress, desc='hypotheses', leave=False):
         signs = flip_signs(items, k)
         absences = self.absences and (True if not binary else ('mixed' if k == 1 else False))   # binary: class 0 comes back as absences of class 1
-        if (signs != 0).any(): cands += self._class_candidates(k, signs, single, free, effect_of, flat, absences=absences)
+        if (signs != 0).any(): cands += self.class_candidates(k, signs, single, free, effect_of, flat, absences=absences)
     self.log['candidates'] = len(cands)
-    out = self._finish(cands, items, binary)
-    if not out: self._warn("no concept is supported consistently enough by the captions (min_score / min_support); no hypotheses")
+    out = self.to_hypotheses(cands, items, binary)
+    if not out: self.warn("no concept is supported consistently enough by the captions (min_score / min_support); no hypotheses")
     _logger.info(f"stage 3 aggregator: {len(items)} captions -> sent {self.log['sent']} hypotheses (max {self.max_per_class} per class)")
     return out
 

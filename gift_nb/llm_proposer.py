@@ -162,7 +162,7 @@ class HFChat:
         from gift_nb.core import default_device
         dev = default_device(kw.get('device'))
         dtype = dtype or (torch.bfloat16 if dev.type == 'cuda' else torch.float32)
-        from gift_nb.core import from_hub
+        from gift_nb.weights import from_hub
         tok = from_hub(AutoTokenizer.from_pretrained, name_or_path, 'the chat model', gguf_file=gguf_file)
         model = from_hub(AutoModelForCausalLM.from_pretrained, name_or_path, 'the chat model', gguf_file=gguf_file, dtype=dtype,
                          **({'device_map': device_map} if device_map is not None else {}))
@@ -254,7 +254,9 @@ class LLMProposer:
         prompt = json.dumps(messages)
         return self.cache(self.model_id, prompt, fn=lambda: self.chat(messages), params={'prompt_version': PROMPT_VERSION})
 
-    def _warn(self, msg):
+    def warn(self, msg:str, # what is wrong, and what to check
+            ):
+        "Warn with `msg`, log it, and keep it in `log['warnings']` (as `CaptionAggregator.warn`)."
         self.log.setdefault('warnings', []).append(msg)
         warnings.warn(msg); _logger.warning(msg)
 
@@ -270,7 +272,7 @@ def __call__(self:LLMProposer,
     items, counts = flip_items(captions)
     self.log['captions'] = dict(counts)
     if not items:
-        self._warn(f"stage 3 has nothing to aggregate: no informative captions ({dict(counts)}); no hypotheses proposed")
+        self.warn(f"stage 3 has nothing to aggregate: no informative captions ({dict(counts)}); no hypotheses proposed")
         return []
     messages = build_messages(items, self.max_per_class, self.max_lines)
     raw = self._ask(messages); self.log['answers'] = [raw]
@@ -280,7 +282,7 @@ def __call__(self:LLMProposer,
         self.log['answers'].append(raw2)
         try: props = parse_llm_json(raw2); self.log['repaired'] = True
         except ValueError:
-            self._warn(f"{self.model_id} gave no valid JSON, even after one repair attempt: falling back to "
+            self.warn(f"{self.model_id} gave no valid JSON, even after one repair attempt: falling back to "
                        f"{getattr(self.fallback, 'name', type(self.fallback).__name__)}")
             self.log['fallback'] = True
             out = self.fallback(captions)
@@ -312,6 +314,6 @@ def _hypotheses(self:LLMProposer, props, items) -> list:
     agg.log = self.log
     # keep the LLM's order: rank by its position, not by the evidence score
     for c in cands: c.score, c.extra['evidence_score'] = -c.complexity, round(c.score, 6)
-    out = agg._finish(cands, items, binary, source='llm')
+    out = agg.to_hypotheses(cands, items, binary, source='llm')
     for h in out: h.score = h.provenance.pop('evidence_score')
     return out

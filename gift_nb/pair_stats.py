@@ -131,7 +131,7 @@ def __call__(self:PairStatsProposer,
     keep = [i for i, p in enumerate(pairs) if p.valid and p.pred_before != p.pred_after]
     self.log['pairs'] = {'read': len(pairs), 'flips': len(keep)}
     if not keep:
-        self._warn(f"stage 3 has nothing to aggregate: none of the {len(pairs)} pairs is a flip; no hypotheses proposed (check stage 1)")
+        self.warn(f"stage 3 has nothing to aggregate: none of the {len(pairs)} pairs is a flip; no hypotheses proposed (check stage 1)")
         return []
     items = [FlipItem(pairs[i].id, *parse_direction(pairs[i].direction, f"pairs[{i}]"), clauses=[]) for i in keep]
     before = [pair_blobs(x[i], **self.blob_options) for i in keep]
@@ -151,11 +151,11 @@ def __call__(self:PairStatsProposer,
     for k in progress(classes, show=self.show_progress, desc='hypotheses', leave=False):
         signs = flip_signs(items, k)
         absences = self.absences and (True if not binary else ('mixed' if k == 1 else False))
-        if (signs != 0).any(): cands += self._class_candidates(k, signs, single, {}, effect_of, (), absences=absences)
+        if (signs != 0).any(): cands += self.class_candidates(k, signs, single, {}, effect_of, (), absences=absences)
     self.log['candidates'] = len(cands)
-    out = self._finish(cands, items, binary, source='pairs')
+    out = self.to_hypotheses(cands, items, binary, source='pairs')
     for h in out: h.provenance['pairs'] = h.provenance.pop('captions')
-    if not out: self._warn("no concept is supported consistently enough by the pairs (min_score / min_support); no hypotheses")
+    if not out: self.warn("no concept is supported consistently enough by the pairs (min_score / min_support); no hypotheses")
     return out
 
 # %% ../nbs/06b_pair_stats.ipynb #f54f951c

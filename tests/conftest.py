@@ -25,19 +25,15 @@ import pytest
 @pytest.fixture(scope='session')
 def tiny_models(tmp_path_factory):
     "Tiny random Hugging Face models saved to folders, one per stage and the classifier: vlm, chat, pix2pix, vit, ddpm (built offline)."
-    import torch
     from gift_nb.vlm_captioner import tiny_vlm
     from gift_nb.llm_proposer import tiny_random_chat
     from gift_nb.edit_intervener import tiny_edit_pipeline
-    from gift_nb.testing import tiny_vit_classifier
-    from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
+    from gift_nb.testing import tiny_unet, tiny_vit_classifier
+    from diffusers import DDPMPipeline, DDPMScheduler
     d = tmp_path_factory.mktemp('models')
     m, p = tiny_vlm(); m.save_pretrained(d/'vlm'); p.save_pretrained(d/'vlm')
     chat = tiny_random_chat(); chat.model.save_pretrained(d/'chat'); chat.tokenizer.save_pretrained(d/'chat')
     tiny_edit_pipeline().save_pretrained(d/'pix2pix')
     tiny_vit_classifier(image_size=64).save_pretrained(d/'vit')
-    torch.manual_seed(0)
-    unet = UNet2DModel(sample_size=64, in_channels=3, out_channels=3, layers_per_block=1, block_out_channels=(8, 16),
-                       norm_num_groups=4, down_block_types=('DownBlock2D',) * 2, up_block_types=('UpBlock2D',) * 2)
-    DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=100)).save_pretrained(d/'ddpm')
+    DDPMPipeline(unet=tiny_unet(), scheduler=DDPMScheduler(num_train_timesteps=100)).save_pretrained(d/'ddpm')
     return d

@@ -1,13 +1,14 @@
 """One classifier contract at every entry: each form `as_classifier` accepts (a `Classifier`, a function returning logits,
 a function returning probabilities declared with `output='probs'`, a bare `nn.Module`, a transformers image classifier)
-runs through GIFT.run, a stage-1 explainer, verify, oracle_effects, Craft, LTX and TExplain and gives what the same
-model wrapped as a `Classifier` gives; a classifier that breaks the contract fails before anything is written."""
+runs through GIFT.run, every stage-1 explainer (latent search, the diffusion backend on a tiny random UNet, the
+scene-search reference), verify, oracle_effects, Craft, LTX and TExplain and gives what the same model wrapped as a
+`Classifier` gives; a classifier that breaks the contract fails before anything is written."""
 import math, re
 import pytest
 import torch
 from torch import nn
 from gift_nb.classifier import Classifier, as_classifier, check_classifier, image_preprocess
-from gift_nb.testing import TinyCNN, tiny_vit_classifier
+from gift_nb.testing import TinyCNN, tiny_unet, tiny_vit_classifier
 from gift_nb.world import concept, exists, make_dataset
 
 pytestmark = pytest.mark.filterwarnings('ignore:as_classifier. no preprocess given')
@@ -56,6 +57,43 @@ def test_stage1_explainer(form, world):
     assert len(recs) == 6
     for r, q in zip(recs, p):
         assert close(r.probs_before, q.tolist()) and r.pred_before == int(q.argmax())
+
+
+def same_records(got, want, tol=1e-5):
+    "Counterfactual records that agree: probabilities, predictions, targets and validity."
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert close(g.probs_before, w.probs_before, tol) and close(g.probs_after, w.probs_after, tol)
+        assert (g.pred_before, g.pred_after, g.target, g.valid) == (w.pred_before, w.pred_after, w.target, w.valid)
+
+
+@pytest.mark.parametrize('form', FORMS)
+def test_diffusion_explainer(form, world):
+    pytest.importorskip('diffusers')
+    from diffusers import DDIMScheduler
+    from gift_nb.diffusion import DiffusionCounterfactualExplainer
+    f, ref, _ = make(form)
+    unet = tiny_unet()
+    run = lambda c: DiffusionCounterfactualExplainer(c, unet, DDIMScheduler(), strength=0.5, num_inference_steps=4,
+                                                     batch_size=6, device='cpu')
+    got, want = run(f), run(ref)
+    recs, ref_recs = got(world[0]), want(world[0])   # the classifier's gradient guides the denoising
+    assert len(recs) == 6 and all(r.method == 'diffusion' for r in recs)
+    assert (got.images - want.images).abs().max() <= 1 / 255 + 1e-6   # the same images, up to a rounding of the 8-bit pixels
+    same_records(recs, ref_recs, 1e-4)
+    for r, q in zip(recs, ref(got.images)): assert close(r.probs_after, q.tolist())
+
+
+@pytest.mark.parametrize('form', FORMS)
+def test_scene_search(form, world):
+    from gift_nb.cf_quality import SceneSearchExplainer
+    f, ref, _ = make(form)
+    run = lambda c: SceneSearchExplainer(c, max_attrs=1, add_grid=0, show_progress=False)
+    got, want = run(f), run(ref)
+    recs, ref_recs = got(world[0][:3], world[2][:3]), want(world[0][:3], world[2][:3])
+    assert len(recs) == 3 and torch.equal(got.images, want.images)
+    same_records(recs, ref_recs)
+    assert [r.meta['edit'] for r in recs] == [r.meta['edit'] for r in ref_recs]
 
 
 @pytest.mark.parametrize('form', FORMS)

@@ -9,16 +9,11 @@ from gift_nb.world import TASKS, Obj, Scene, make_dataset, render
 from gift_nb.counterfactuals import CounterfactualViewer
 from gift_nb.diffusion import DiffusionCounterfactualExplainer
 from gift_nb.cf_quality import SceneSearchExplainer, cf_metrics, scene_edits
+from gift_nb.testing import tiny_unet
 
 diffusers = pytest.importorskip('diffusers')
 diffusers.utils.logging.disable_progress_bar()
 
-def tiny_unet(size=64, seed=0):
-    from diffusers import UNet2DModel
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return UNet2DModel(sample_size=size, in_channels=3, out_channels=3, layers_per_block=1, block_out_channels=(8, 16),
-                           norm_num_groups=4, down_block_types=('DownBlock2D',) * 2, up_block_types=('UpBlock2D',) * 2)
 
 @pytest.fixture(scope='module')
 def world():

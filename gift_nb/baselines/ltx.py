@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 # %% ../../nbs/baselines/11_ltx.ipynb #6011e490
-from ..core import default_device, load_weights, module_card, progress, save_weights, seed_everything
+from ..core import default_device, progress, seed_everything
+from ..weights import load_weights, module_card, save_weights
 from ..classifier import Classifier, weights_folder, as_classifier, check_images, load_classifier
 from .saliency_metrics import FINE_FRACTIONS, FRACTIONS, composite, pos_auc, reference_images
 
@@ -182,8 +183,8 @@ def loss(self:LTX, x, # images [N,3,H,W] on the device
     t = t.to(x.device)
     def term(z):  # LTX's prediction loss from the classifier's logits z
         return -z.gather(1, t[:, None])[:, 0] if self.logits_only else F.cross_entropy(z, t, reduction='none')
-    pred = term(self.clf._forward(composite(x, m, ref)))
-    z_rm = self.clf._forward(composite(x, 1 - m, ref)) if self.ce_neg or necessity else None  # the image with the masked part removed
+    pred = term(self.clf.forward(composite(x, m, ref)))
+    z_rm = self.clf.forward(composite(x, 1 - m, ref)) if self.ce_neg or necessity else None  # the image with the masked part removed
     if self.ce_neg: pred = (pred - term(z_rm)) / 2
     if necessity:  # the removed part must be necessary: the complement should NOT be y*; bounded below by 0, unlike ce_neg
         p = F.softmax(z_rm, 1).gather(1, t[:, None])[:, 0]
@@ -267,14 +268,13 @@ def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `Fe
              name:str, # file stem: writes NAME.ltx.safetensors and NAME.ltx.json
              weights_dir=None, # folder (default: the package's `weights/`)
              **card) -> Path: # extra model-card fields (data, metrics, ...)
-    "Write the explainer's weights and its model card `NAME.ltx.json` with `core.save_weights`; returns the card's path."
+    "Write the explainer's weights and its model card `NAME.ltx.json` with `weights.save_weights`; returns the card's path."
     net = ltx.explainer
     if not isinstance(net, (MaskNet, FeatureMaskNet)): raise TypeError(f"only MaskNet/FeatureMaskNet explainers can be saved, got {type(net).__name__}")
     if not isinstance(ltx.reference, str): raise ValueError("save_ltx stores the reference by name: use reference='background', 'blur', ...")
     info = {**module_card(net, name), 'classifier': ltx.clf.card.get('name'), 'reference': ltx.reference,
             'settings': ltx.settings(), 'history': ltx.history, **card}
-    p = save_weights(net, weights_folder(weights_dir), f"{name}.ltx", info)
-    p = p.replace(p.with_name(f"{name}.ltx.json"))   # save_weights names the card NAME.ltx.card.json; an explainer's is NAME.ltx.json
+    p = save_weights(net, weights_folder(weights_dir), f"{name}.ltx", info, card_name=f"{name}.ltx.json")
     ltx.card = json.loads(p.read_text())
     return p
 

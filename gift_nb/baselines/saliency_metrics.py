@@ -270,7 +270,7 @@ def saliency_metrics(classifier, # a `Classifier`
 # %% ../../nbs/baselines/13_saliency_metrics.ipynb #b86a56c2
 def _differentiable_logits(clf):
     "Logits of a `Classifier` as a plain differentiable function of images (what captum calls)."
-    def f(x): return clf._forward(x.to(clf.device, clf.dtype))
+    def f(x): return clf.forward(x.to(clf.device, clf.dtype))
     return f
 
 def last_feature_layer(classifier, # a `Classifier` wrapping an `nn.Module`
@@ -283,7 +283,7 @@ def last_feature_layer(classifier, # a `Classifier` wrapping an `nn.Module`
     hooks = [m.register_forward_hook(lambda mod, i, o, n=n: seen.append((n, mod, o)))
              for n, m in clf.model.named_modules() if n]
     try:
-        with torch.no_grad(): clf._forward(torch.rand(1, 3, size, size, device=clf.device, dtype=clf.dtype))
+        with torch.no_grad(): clf.forward(torch.rand(1, 3, size, size, device=clf.device, dtype=clf.dtype))
     finally:
         for h in hooks: h.remove()
     maps = [(n, m) for n, m, o in seen if isinstance(o, torch.Tensor) and o.ndim == 4 and min(o.shape[-2:]) > 1]

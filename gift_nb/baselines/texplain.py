@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 # %% ../../nbs/baselines/12_texplain.ipynb #5a485bd5
-from ..core import load_weights, progress, rebuild_hint, save_weights, seed_everything
+from ..core import progress, seed_everything
+from ..weights import load_weights, rebuild_hint, save_weights
 from ..classifier import WEIGHTS_DIR, weights_folder, Classifier, as_classifier, check_images
 from ..world import COLORS, MATERIALS, SHAPES, SIZES, get_task, make_dataset, render, sample_scene
 
@@ -278,9 +279,8 @@ def smollm2_lm(n_prefix:int=8, # prefix slots the translator fills
 
 # %% ../../nbs/baselines/12_texplain.ipynb #91fc87e8
 def _save(tensors, card, name, weights_dir):
-    "`(card path, card)` after writing `NAME.safetensors` and its card `NAME.json` with `core.save_weights`."
-    p = save_weights(tensors, weights_folder(weights_dir), name, {**card, 'name': name})
-    p = p.replace(p.with_name(f"{name}.json"))   # save_weights names the card NAME.card.json; TExplain's are NAME.json
+    "`(card path, card)` after writing `NAME.safetensors` and its card `NAME.json` with `weights.save_weights`."
+    p = save_weights(tensors, weights_folder(weights_dir), name, {**card, 'name': name}, card_name=f"{name}.json")
     return p, json.loads(p.read_text())
 
 def _load(name, weights_dir, what):
