@@ -21,7 +21,7 @@ from fastcore.basics import patch
 
 # %% ../nbs/05_captioning.ipynb #1f395553
 from .core import Caption, progress, default_device, image_hash, quantize, machine_info, moved_names
-from .weights import save_weights, module_card, load_module
+from .model_io import save_weights, module_card, load_module
 from .runs import ModelCache, CacheMiss
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 from .classifier import weights_folder

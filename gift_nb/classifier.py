@@ -19,7 +19,7 @@ from fastcore.basics import patch
 
 # %% ../nbs/02_classifier.ipynb #c4f0c700
 from .core import default_device, progress, seed_everything
-from .weights import load_module, save_weights
+from .model_io import load_module, save_weights
 
 # %% ../nbs/02_classifier.ipynb #0737cc3a
 def check_images(images, # float tensor or array `[N, 3, H, W]` with values in [0, 1]
@@ -403,7 +403,7 @@ def from_pretrained(name_or_path, # hub id or local folder of a transformers ima
     "Load a transformers image classifier and its image processor as a `Classifier` (on `default_device()` unless `device=` says otherwise)."
     kwargs.setdefault('device', default_device())
     from transformers import AutoImageProcessor, AutoModelForImageClassification
-    from gift_nb.weights import from_hub
+    from gift_nb.model_io import from_hub
     model = from_hub(AutoModelForImageClassification.from_pretrained, name_or_path, 'the classifier')
     try: proc = AutoImageProcessor.from_pretrained(str(name_or_path))
     except (OSError, ValueError): proc = None

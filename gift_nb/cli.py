@@ -13,7 +13,7 @@ from .core import format_interval
 
 # %% ../nbs/09_cli.ipynb #02de1854
 from . import __version__
-from .weights import ModelUnavailable
+from .model_io import ModelUnavailable
 from .world import TASKS, get_task, parse_rule
 from .config import (BACKENDS, DEFAULT_N, DEFAULT_N_VERIFY, DEFAULT_N_ORACLE, STAGE_SLOTS, check_config, config_file, images_of, load_config, load_config_classifier,
                             load_data, load_folder, preflight, register_backend)

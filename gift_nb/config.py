@@ -12,7 +12,7 @@ import json, os, sys, tempfile
 from pathlib import Path
 
 # %% ../nbs/09b_config.ipynb #cfg00im2
-from .weights import ModelUnavailable
+from .model_io import ModelUnavailable
 from .world import TASKS, get_task, parse_rule
 
 DEFAULT_N, DEFAULT_N_VERIFY, DEFAULT_N_ORACLE = 48, 200, 500   # stage-1 images, stage-4 base scenes, oracle scenes (the demo's sizes too)

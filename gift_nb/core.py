@@ -658,4 +658,4 @@ def split_class_prefix(text:str, # e.g. 'class 1 = there is a red cube'
 # %% ../nbs/00_core.ipynb #c0runs02
 __getattr__ = moved_names(__name__, {**{n: 'runs' for n in (
     '_append_jsonl', 'disk_error', 'read_jsonl', 'MANIFEST_VERSION', 'config_hash', 'RunDir', 'Stage', 'CACHE_MODES', 'CacheMiss', 'ModelCache', '_check_name', '_versions', '_remove_stage_files', '_invalidate_from', '_DISK_ERRNOS')},
-    **{n: 'weights' for n in ('WeightsMismatch', 'rebuild_hint', '_checked_weights', 'read_model_card', 'load_weights', 'save_weights', 'module_card', 'load_module', 'ModelUnavailable', 'from_hub')}})
+    **{n: 'model_io' for n in ('WeightsMismatch', 'rebuild_hint', '_checked_weights', 'read_model_card', 'load_weights', 'save_weights', 'module_card', 'load_module', 'ModelUnavailable', 'from_hub')}})

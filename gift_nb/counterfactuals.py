@@ -17,7 +17,7 @@ from fastcore.basics import patch
 
 # %% ../nbs/04_counterfactuals.ipynb #42661c27
 from .core import Counterfactual, default_device, progress, quantize, item_generator, file_sha256, moved_names
-from .weights import load_weights
+from .model_io import load_weights
 from .classifier import as_classifier
 from .autoencoder import WorldAutoencoder, ae_loss, train_autoencoder, reconstruct, decision_agreement, save_autoencoder, load_autoencoder
 from .priors import WorldPriors, as_priors, snap_candidates, object_sphere_candidates, ground_grid, ground_rows

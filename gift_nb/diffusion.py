@@ -16,7 +16,7 @@ from fastcore.basics import patch
 
 # %% ../nbs/04b_diffusion.ipynb #b3fed109
 from .core import default_device, progress, quantize, item_generator
-from .weights import from_hub
+from .model_io import from_hub
 from .classifier import as_classifier
 from .counterfactuals import check_images, resolve_targets, item_ids, counterfactual_records, run_stats
 

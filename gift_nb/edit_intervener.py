@@ -15,7 +15,7 @@ from .core import split_class_prefix
 
 # %% ../nbs/07a_edit_intervener.ipynb #2092de65
 from .core import Hypothesis, default_device, item_seed, progress
-from .weights import from_hub
+from .model_io import from_hub
 from .world import AtLeast, And, Not, Or, Rule, exists, parse_rule
 from .verification import Intervener, InterventionResult, Unverifiable, as_base, as_hypothesis, rule_of
 

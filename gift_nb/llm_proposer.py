@@ -162,7 +162,7 @@ class HFChat:
         from gift_nb.core import default_device
         dev = default_device(kw.get('device'))
         dtype = dtype or (torch.bfloat16 if dev.type == 'cuda' else torch.float32)
-        from gift_nb.weights import from_hub
+        from gift_nb.model_io import from_hub
         tok = from_hub(AutoTokenizer.from_pretrained, name_or_path, 'the chat model', gguf_file=gguf_file)
         model = from_hub(AutoModelForCausalLM.from_pretrained, name_or_path, 'the chat model', gguf_file=gguf_file, dtype=dtype,
                          **({'device_map': device_map} if device_map is not None else {}))

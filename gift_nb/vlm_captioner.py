@@ -14,7 +14,7 @@ from fastcore.basics import patch
 
 # %% ../nbs/05b_vlm_captioner.ipynb #8090fd36
 from .core import default_device, image_hash, progress
-from .weights import from_hub
+from .model_io import from_hub
 from .runs import ModelCache, CacheMiss
 from .captioning import Captioner, NO_CHANGE, check_image_pair
 from .world import ATTRIBUTES

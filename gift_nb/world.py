@@ -279,7 +279,7 @@ def save_world_sprites(folder=None, # where to write (default: the package's `we
                        size:int=64, # the image size whose sprites are cast
                       ) -> Path:
     "Cast every sprite of `sprite_keys(size)` and write `world_sprites.safetensors` with its model card; returns the card's path."
-    from gift_nb.core import save_weights
+    from gift_nb.model_io import save_weights
     t = {}
     for key in sprite_keys(size):
         for part, a in zip(('alpha', 'shade', 'add'), _cast_sprite(*key)): t[f"{_sprite_key(*key)}.{part}"] = torch.from_numpy(a)
@@ -292,7 +292,7 @@ def shipped_sprites(folder=None, # a folder holding `world_sprites.card.json` (d
     "The shipped sprites, `{key.part: float32 array}`, checked against their card; `{}` when the file is missing (or damaged: with a warning)."
     global _SPRITES
     if _SPRITES is None or folder is not None:
-        from gift_nb.core import load_weights, WeightsMismatch
+        from gift_nb.model_io import load_weights, WeightsMismatch
         card = (Path(folder) if folder is not None else _weights_dir()) / 'world_sprites.card.json'
         try: bank = {k: v.numpy() for k, v in load_weights(card, 'sprites')[1].items()}
         except FileNotFoundError: bank = {}

@@ -5,7 +5,7 @@
    `eval(...)`/`exec(...)` (methods such as `model.eval()` are fine); `trust_remote_code` never `True`, and every
    parameter of that name defaults to `False`. The scan reads the syntax tree (imports are followed, so
    `from pickle import loads` is caught too), and its own tests below plant bad lines to show that it can fail.
-2. Every shipped model is loaded through `gift_nb.weights.load_weights`, which checks the weights' sha256 against the
+2. Every shipped model is loaded through `gift_nb.model_io.load_weights`, which checks the weights' sha256 against the
    model card: a copy with one flipped byte fails with one clear error (file, expected and actual sha256, the fix)."""
 import ast, importlib, inspect, json, re, shutil
 from pathlib import Path
@@ -139,11 +139,11 @@ def test_trust_remote_code_parameters_default_to_false():
     assert all(d is False for _, d in found), f"trust_remote_code must default to False: {found}"
 
 def test_shipped_weights_are_loaded_only_through_load_weights():
-    "safetensors is read in one place, `gift_nb.weights.load_weights` (which checks the card's sha256)."
+    "safetensors is read in one place, `gift_nb.model_io.load_weights` (which checks the card's sha256)."
     allowed = {('gift_nb/config.py', 'load_config_classifier')}  # the user's own `classifier.weights` file: no model card to check
     bad = []
     for p in MODULES:
-        if p.name in ('_modidx.py', 'weights.py'): continue
+        if p.name in ('_modidx.py', 'model_io.py'): continue
         tree = ast.parse(p.read_text())
         def visit(node, fn, aliases):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)): fn, aliases = node.name, aliases | _aliases(node)
@@ -151,11 +151,11 @@ def test_shipped_weights_are_loaded_only_through_load_weights():
                 if (str(p.relative_to(ROOT)), fn) not in allowed: bad.append(f"{p.relative_to(ROOT)}:{node.lineno} in {fn}")
             for c in ast.iter_child_nodes(node): visit(c, fn, aliases)
         visit(tree, '<module>', _aliases(tree))
-    assert not bad, "safetensors loaded outside gift_nb.weights.load_weights (no sha256 check):\n" + '\n'.join(sorted(set(bad)))
+    assert not bad, "safetensors loaded outside gift_nb.model_io.load_weights (no sha256 check):\n" + '\n'.join(sorted(set(bad)))
 
 # ---------------------------------------------------------------- 2. the sha256 of shipped weights
 def test_every_shipped_weights_file_matches_its_card():
-    from gift_nb.weights import read_model_card
+    from gift_nb.model_io import read_model_card
     cards = [p for p in WEIGHTS.glob('*.json') if {'weights', 'sha256'} <= set(json.loads(p.read_text()))]
     named = {read_model_card(p)[1].name for p in cards}  # raises on a mismatch
     assert named == {p.name for p in WEIGHTS.glob('*.safetensors')}, "a .safetensors file without a model card"
@@ -189,7 +189,7 @@ CASES = {  # loader: (card, step of tools/make_weights.py, cards copied intact)
 
 @pytest.mark.parametrize('what', CASES)
 def test_corrupted_weights_fail_with_the_fix(what, tmp_path):
-    from gift_nb.weights import WeightsMismatch
+    from gift_nb.model_io import WeightsMismatch
     card, step, intact = CASES[what]
     w, expected, actual = _corrupt_copy(tmp_path, card, *intact)
     assert expected != actual

@@ -17,7 +17,7 @@ from fastcore.basics import patch
 
 # %% ../../nbs/baselines/11_ltx.ipynb #6011e490
 from ..core import default_device, progress, seed_everything
-from ..weights import load_weights, module_card, save_weights
+from ..model_io import load_weights, module_card, save_weights
 from ..classifier import Classifier, weights_folder, as_classifier, check_images, load_classifier
 from .saliency_metrics import FINE_FRACTIONS, FRACTIONS, composite, pos_auc, reference_images
 

@@ -21,7 +21,7 @@ from fastcore.basics import patch
 
 # %% ../../nbs/baselines/12_texplain.ipynb #5a485bd5
 from ..core import progress, seed_everything
-from ..weights import load_weights, rebuild_hint, save_weights
+from ..model_io import load_weights, rebuild_hint, save_weights
 from ..classifier import WEIGHTS_DIR, weights_folder, Classifier, as_classifier, check_images
 from ..world import COLORS, MATERIALS, SHAPES, SIZES, get_task, make_dataset, render, sample_scene
 
