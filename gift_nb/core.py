@@ -582,7 +582,7 @@ def available_cpus() -> int:
     q = _cgroup_cpus()
     return max(1, min(n, int(q)) if q is not None else n)
 
-def busy_cpus(window:float=0.1, # seconds to measure over
+def busy_cpus(window:float=0.05, # seconds to measure over (the kernel counts in 10 ms ticks)
              ) -> float|None:
     "How many of this process's CPUs (its affinity set) other processes keep busy, from `/proc/stat` over `window` seconds; None where there is no `/proc/stat`."
     try:

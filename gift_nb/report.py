@@ -418,8 +418,9 @@ th a{color:inherit}"""
 def _e(x) -> str: return html.escape(str(x), quote=True)
 def _f(v, d=3) -> str: return '—' if v is None or v != v else f"{v:.{d}f}"
 
-def _fig_uri(fig) -> str:
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80, bbox_inches='tight')
+def _fig_uri(fig, tight:bool=True) -> str:
+    "A figure as a PNG data URI; `tight=False` when the figure's layout is already tight (one drawing less)."
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80, **({'bbox_inches': 'tight'} if tight else {}))
     return 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode()
 
 def _agree(o) -> str:
@@ -520,7 +521,7 @@ def _curves_html(self:Report, n:int=3) -> str:
     fig = Figure(figsize=(4.4 * len(vs), 5.6))
     self.plot_curves(n, ax=fig.subplots(2, len(vs), squeeze=False))
     fig.tight_layout()
-    return f"<div class='curves'><img alt='verification curves: P̂NS and CaCE against the number of base images' src='{_fig_uri(fig)}'></div>"
+    return f"<div class='curves'><img alt='verification curves: P̂NS and CaCE against the number of base images' src='{_fig_uri(fig, tight=False)}'></div>"
 
 _FLAG_TEXT = {'erased-all': 'erased every object', 'many-objects': 'changed 3 objects or more', 'off-world': 'no single edit explains it',
               'haze': 'colour haze', 'large-change': 'over a quarter of the pixels changed', 'caption-empty': 'empty caption',
