@@ -8,8 +8,8 @@ from torch import nn
 import torch.nn.functional as F
 from scipy.optimize import nnls as scipy_nnls
 
-from gift_nb.baselines.craft import (Craft, crop_central_objects, grid_boxes, grid_crops, jansen_total_indices, nnls,
-                           sobol_design, total_sobol_indices, world_purity)
+from gift_nb.baselines.craft import Craft, crop_central_objects, grid_boxes, grid_crops, world_purity
+from gift_nb.baselines.craft_math import jansen_total_indices, nnls, sobol_design, total_sobol_indices
 
 def tiny_model(seed=0):
     torch.manual_seed(seed)
@@ -130,7 +130,7 @@ def test_world_classifier_purity_and_top_concept():
 
 
 # --- recursive CRAFT, implicit-differentiation maps, CraftMulti, large maps (gift_nb.baselines.craft_plus, nbs/baselines/10a_craft_plus) ---
-from gift_nb.baselines.craft import row_percentile
+from gift_nb.baselines.craft_math import row_percentile
 from gift_nb.baselines.craft_plus import (CraftMulti, Layer, area_iou, body_layer, concept_spread, nnls_codes, pointing_game)
 
 class _Halves(nn.Module):
@@ -247,7 +247,7 @@ def test_concept_maps_beyond_torch_quantile_limit():
     assert abs((m > 0).float().mean().item() - 0.1) < 0.01
 
 def test_concept_maps_equal_the_global_percentile_and_nnls_is_exact(images):
-    from gift_nb.baselines.craft import channel_percentile
+    from gift_nb.baselines.craft_math import channel_percentile
     body, top = tiny_model()
     c = Craft(body, top, n_concepts=5, patch_size=16, k=2).fit(images)
     for q in (0, 50, 90, 99):   # the maps of one global sort of all upsampled values, as concept_maps computed them before

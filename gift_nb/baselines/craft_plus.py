@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 from ..core import progress
 from fastcore.basics import patch
-from .craft import Craft, nnls, sobol_design, jansen_total_indices, grid_crops, grid_boxes, pool_spatial, fig_ax, to_hwc
+from .craft import Craft, grid_crops, grid_boxes, pool_spatial, fig_ax, to_hwc
+from .craft_math import nnls, sobol_design, jansen_total_indices
 
 # %% ../../nbs/baselines/10a_craft_plus.ipynb #7b4948c1
 @dataclass
