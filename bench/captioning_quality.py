@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Stage-2 benchmark: quality of the shipped change captioner (issue 7 targets). Prints one JSON line per condition and,
+"""Stage-2 benchmark: quality of the shipped change captioner, against its targets. Prints one JSON line per condition and,
 last, one JSON object of every condition (without the quoted misses).
 
     python bench/captioning_quality.py                     # 1,000 held-out pairs, autoencoder pairs, stage-1 counterfactuals

@@ -3,7 +3,7 @@
 
 Accuracy is measured on `--n` freshly rendered, balanced images of each task's unbiased test split (seed `--seed`,
 not the seed the model cards were measured with), and for a biased task also on its biased training distribution.
-Targets (issue 4): >= 0.98 on the unbiased test split (>= 0.97 for the counting task `two_spheres`); load < 1 s.
+Targets: >= 0.98 on the unbiased test split (>= 0.97 for the counting task `two_spheres`); load < 1 s.
 
     python bench/classifier_accuracy.py [--n 4000] [--seed 7] [--threads 2]"""
 import argparse, json, os, sys, time

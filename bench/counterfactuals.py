@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Stage-1 benchmark: latent counterfactuals of the shipped classifiers, scored on the world (issue 5 targets).
+"""Stage-1 benchmark: latent counterfactuals of the shipped classifiers, scored on the world, against its targets.
 
     python bench/counterfactuals.py                      # all four shipped classifiers, 64 test images each
     python bench/counterfactuals.py --n 32 red_metal     # one classifier, fewer images

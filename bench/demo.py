@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`gift-nb demo` end to end: wall time, per-stage times and the issue-10 result targets, as JSON.
+"""`gift-nb demo` end to end: wall time, per-stage times and the result targets, as JSON.
 
     python bench/demo.py                       # red_metal (the default demo)
     python bench/demo.py --all                 # the four tasks

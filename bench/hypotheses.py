@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Stage-3 benchmark: hypotheses from captions of the shipped classifiers' flips (issue 8 targets).
+"""Stage-3 benchmark: hypotheses from captions of the shipped classifiers' flips, against its targets.
 
     python bench/hypotheses.py                              # aggregator on all four shipped classifiers
     python bench/hypotheses.py --llm smollm2                # also SmolLM2 (needs `make llm`, or recorded answers)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Stage-4 targets of issue 9: `verify` with the embedded `WorldIntervener` against each shipped classifier's oracle.
+"""Stage-4 targets: `verify` with the embedded `WorldIntervener` against each shipped classifier's oracle.
 Prints one JSON object.
 
 For each shipped classifier, the hypotheses are `target_hypotheses(name)`: the task rule, the bias rule (blue_biased),
