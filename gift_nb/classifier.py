@@ -276,7 +276,8 @@ def predict(self:Classifier, images) -> torch.Tensor:
 
 # %% ../nbs/02_classifier.ipynb #9bd2dacc
 @patch
-def _need_split(self:Classifier):
+def check_split(self:Classifier):
+    "A `NotImplementedError` naming the fix when this classifier has no features/head cut (`features`, `head` and CRAFT need one)."
     if self._features is None:
         raise NotImplementedError(f"{self.form} has no known features/head cut: pass "
                                   "split=(features_fn, head_fn) to as_classifier (features_fn: preprocessed images -> "
@@ -285,7 +286,7 @@ def _need_split(self:Classifier):
 @patch
 def features(self:Classifier, images) -> torch.Tensor:
     "Non-negative activations before pooling, `[N,C',h,w]`, of images in [0,1]."
-    self._need_split()
+    self.check_split()
     x = check_images(images)
     def fn(b):
         f = self._features(self.preprocess(b) if self.preprocess is not None else b)
@@ -297,7 +298,7 @@ def features(self:Classifier, images) -> torch.Tensor:
 @patch
 def head(self:Classifier, features:torch.Tensor) -> torch.Tensor:
     "Logits `[N,C]` from features `[N,C',h,w]` (the part of the model after `features`)."
-    self._need_split()
+    self.check_split()
     if not isinstance(features, torch.Tensor) or features.ndim != 4:
         raise ValueError(f"head expects a features tensor [N,C',h,w], got "
                          f"{tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__}")

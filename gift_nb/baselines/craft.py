@@ -98,7 +98,7 @@ class Craft:
         "A `Craft` on a gift_nb `Classifier`: `clf.features` and `clf.head`, its device and its input size."
         from gift_nb.classifier import as_classifier
         clf = as_classifier(clf)
-        clf._need_split()
+        clf.check_split()
         size = getattr(clf.model, 'config', None)
         size = size.get('input_size') if isinstance(size, dict) else None
         kwargs.setdefault('input_size', size)
@@ -116,7 +116,7 @@ def _show(self:Craft, n:int):
     return progress_enabled() and n > 20 * self.batch_size
 
 @patch
-def _batched(self:Craft, f, x, desc):
+def batched(self:Craft, f, x, desc):
     "Apply `f` to `x` in batches of `batch_size` on the device, without gradients; float32 on the cpu."
     outs = []
     with torch.no_grad():
@@ -126,7 +126,10 @@ def _batched(self:Craft, f, x, desc):
     return torch.cat(outs)
 
 @patch
-def _check_images(self:Craft, images, name='images'):
+def check_images(self:Craft, images, # what the caller passed as images
+                 name='images', # how the error calls them
+                ):
+    "The images as a float tensor `[N, C, H, W]`, or a `TypeError` that says what was given and what is expected."
     if isinstance(images, np.ndarray): images = torch.from_numpy(images)
     if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim != 4:
         raise ValueError(f"{name} must be a float tensor [N, C, H, W], got "
@@ -149,7 +152,7 @@ def _check_latent(A):
 @patch
 def latent(self:Craft, images) -> torch.Tensor:
     "Activations `input_to_latent(images)`, checked non-negative: `[N, p, h, w]` or `[N, p]`."
-    return _check_latent(self._batched(self.input_to_latent, self._check_images(images), 'latent'))
+    return _check_latent(self.batched(self.input_to_latent, self.check_images(images), 'latent'))
 
 # %% ../../nbs/baselines/10_craft.ipynb #7eaaa76b
 def pool_spatial(A:torch.Tensor, # activations [N, p, h, w] or [N, p]
@@ -162,7 +165,7 @@ def fit(self:Craft, images, # images of the class to explain `[N, C, H, W]` (CRA
         k:int|None=None, # the class explained (default: the one given at construction)
        ) -> Craft:
     "Crop `images`, encode the crops and factorise their pooled activations: sets `W` (concept bank) and `crops_u`."
-    images = self._check_images(images)
+    images = self.check_images(images)
     k = self.k if k is None else k
     if k is None: raise ValueError("say which class to explain: Craft(..., k=...) or fit(images, k=...)")
     N, _, H, W = images.shape
@@ -174,20 +177,20 @@ def fit(self:Craft, images, # images of the class to explain `[N, C, H, W]` (CRA
     size = self.input_size if self.input_size is not None else (H, W)
     size = (size, size) if isinstance(size, int) else tuple(size)
     crops = grid_crops(images, self.patch_size, self.stride)
-    A = self._encode_crops(crops, size)
-    return self._fit_activations(A, crops, np.concatenate([np.repeat(np.arange(N), len(boxes))[:, None], np.tile(boxes, (N, 1))], 1),
+    A = self.encode_crops(crops, size)
+    return self.fit_activations(A, crops, np.concatenate([np.repeat(np.arange(N), len(boxes))[:, None], np.tile(boxes, (N, 1))], 1),
                                  (H, W), k)
 
 @patch
-def _encode_crops(self:Craft, crops, # crops `[n, C, h, w]`
+def encode_crops(self:Craft, crops, # crops `[n, C, h, w]`
                   size): # (h, w) the model takes
     "Pooled, checked activations `[n, p]` of crops resized to `size`."
     def encode(c): return self.input_to_latent(F.interpolate(c, size=size, mode='bilinear', align_corners=False)
                                                if tuple(c.shape[-2:]) != size else c)
-    return pool_spatial(_check_latent(self._batched(encode, crops, 'crops')))
+    return pool_spatial(_check_latent(self.batched(encode, crops, 'crops')))
 
 @patch
-def _fit_activations(self:Craft, A, # pooled crop activations `[n_crops, p]`
+def fit_activations(self:Craft, A, # pooled crop activations `[n_crops, p]`
                      crops, # the crops `[n_crops, C, patch, patch]`
                      crop_boxes, # (image, top, left) of each crop `[n_crops, 3]`
                      image_size, # (H, W) of the images
@@ -216,7 +219,8 @@ def _fit_activations(self:Craft, A, # pooled crop activations `[n_crops, p]`
     return self
 
 @patch
-def _need_fit(self:Craft):
+def check_fitted(self:Craft):
+    "A `RuntimeError` naming the fix when `fit` has not run yet."
     if self.W is None: raise RuntimeError("this Craft is not fitted: call craft.fit(images_of_the_class, k=...) first")
 
 @patch
@@ -224,11 +228,11 @@ def transform(self:Craft, images, # images `[N, C, H, W]` (any size the model ac
               spatial:bool=True, # codes per spatial location (True) or of the pooled activations (False)
              ) -> torch.Tensor:
     "Concept codes by NNLS against the bank: `[N, h, w, r]` per location (maps), or `[N, r]`."
-    self._need_fit()
-    return self._codes(self.latent(images), spatial)
+    self.check_fitted()
+    return self.codes_of(self.latent(images), spatial)
 
 @patch
-def _codes(self:Craft, A, # activations `[N, p, h, w]` or `[N, p]` (from `latent`)
+def codes_of(self:Craft, A, # activations `[N, p, h, w]` or `[N, p]` (from `latent`)
            spatial:bool=True):
     "`transform` on activations already computed."
     if A.ndim == 2 or not spatial: return nnls(pool_spatial(A), self.W)
@@ -239,7 +243,7 @@ def _codes(self:Craft, A, # activations `[N, p, h, w]` or `[N, p]` (from `latent
 def decode(self:Craft, U:torch.Tensor, # codes `[..., r]` (e.g. `[N, h, w, r]` maps)
           ) -> torch.Tensor:
     "Activations rebuilt from codes, `U W`, in the model's layout (`[N, p, h, w]` for maps)."
-    self._need_fit()
+    self.check_fitted()
     A = U @ self.W.to(U.device)
     return A.permute(0, 3, 1, 2) if A.ndim == 4 else A
 
@@ -281,11 +285,11 @@ def estimate_importance(self:Craft, images, # images of the class `[N, C, H, W]`
                         sampler:str='halton', # 'halton' (default), 'sobol' or 'random'
                        ) -> np.ndarray:
     "Total Sobol index of each concept for class `k`, averaged over `images` (`[r]`); per image in `sobol_per_image`."
-    self._need_fit()
-    return self._importance(self.transform(images), k, nb_design, sampler)
+    self.check_fitted()
+    return self.importance_of_codes(self.transform(images), k, nb_design, sampler)
 
 @patch
-def _importance(self:Craft, U, # codes `[N, h, w, r]` or `[N, r]` (from `transform`)
+def importance_of_codes(self:Craft, U, # codes `[N, h, w, r]` or `[N, r]` (from `transform`)
                 k=None, nb_design:int=32, sampler:str='halton'):
     "`estimate_importance` on codes already computed."
     k = self.k if k is None else k
@@ -302,7 +306,7 @@ def gradient_importance(self:Craft, images, # images `[N, C, H, W]`
                         k:int|None=None, # class explained (default: the fitted one)
                        ) -> np.ndarray:
     "Gradient × activation of each concept's codes for the logit of class `k`, per image `[N, r]`."
-    self._need_fit()
+    self.check_fitted()
     k = self.k if k is None else k
     U = self.transform(images)
     out = []
@@ -323,7 +327,7 @@ def concept_fidelity(self:Craft, images, # images of the class `[N, C, H, W]` (i
                      n_random:int=10, # random orders averaged into the 'random' curve (0: none)
                     ) -> dict:
     "Deletion and insertion curves (mean class logit after 0..r steps) and their areas, per ranking."
-    self._need_fit()
+    self.check_fitted()
     k = self.k if k is None else k
     U = self.transform(images)
     n, r = len(U), U.shape[-1]
@@ -378,14 +382,14 @@ def top_crops(self:Craft, concept:int, # concept index
               n:int=10, # number of crops
              ) -> torch.Tensor:
     "Indices (into `crops`, `crops_u`, `crop_boxes`) of the `n` crops with the largest code for `concept`."
-    self._need_fit()
+    self.check_fitted()
     if not 0 <= concept < self.n_concepts: raise ValueError(f"concept must be in 0..{self.n_concepts - 1}, got {concept}")
     return torch.argsort(self.crops_u[:, concept], descending=True, stable=True)[:n]
 
 @patch
 def ranked_concepts(self:Craft) -> list:
     "Concept indices, most important first (fit order when importance was not estimated)."
-    self._need_fit()
+    self.check_fitted()
     return list(range(self.n_concepts)) if self.importances is None else [int(i) for i in np.argsort(-self.importances, kind='stable')]
 
 def fig_ax(ax, # a matplotlib axis to draw on, or None for a new figure
@@ -426,7 +430,7 @@ def plot_top_crops(self:Craft, concepts=None, # concept indices (default: all, m
                    labels:dict|None=None, # concept index -> text for its row
                   ):
     "One row per concept of its `n` top crops; returns (fig, ax)."
-    self._need_fit()
+    self.check_fitted()
     concepts = self.ranked_concepts() if concepts is None else [int(c) for c in concepts]
     p, pad = self.patch_size, 2
     grid = torch.ones(3, len(concepts) * (p + pad), n * (p + pad))
@@ -500,7 +504,7 @@ def crop_central_objects(craft:Craft, # a `Craft` fitted on the rendered images 
                         ) -> list:
     "Per crop of `craft`, the central object (a world `Obj`) or None (see the text for the definition)."
     from gift_nb.world import render
-    craft._need_fit()
+    craft.check_fitted()
     n_img = int(craft.crop_boxes[:, 0].max()) + 1
     if len(scenes) != n_img: raise ValueError(f"craft was fitted on {n_img} images but {len(scenes)} scenes were given")
     images, masks = render(list(scenes), size=craft.image_size[0], return_masks=True)

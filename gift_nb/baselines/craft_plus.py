@@ -118,12 +118,12 @@ def _layer_crops(self:Craft, layer:Layer, idx):
     size = (size, size) if isinstance(size, int) else tuple(size)
     def enc(c): return layer.input_to_layer(F.interpolate(c, size=size, mode='bilinear', align_corners=False)
                                             if tuple(c.shape[-2:]) != size else c)
-    return pool_spatial(_check_layer_acts(self._batched(enc, self.crops[torch.as_tensor(idx)], layer.name), layer))
+    return pool_spatial(_check_layer_acts(self.batched(enc, self.crops[torch.as_tensor(idx)], layer.name), layer))
 
 @patch
 def _sub_importance(self:Craft, images, layer:Layer, W, k, nb_design):
     "Total Sobol indices of the sub-concepts `W` [r, q] at `layer` for class `k`, the residual held fixed: `[r]`."
-    A = _check_layer_acts(self._batched(layer.input_to_layer, images, layer.name), layer)
+    A = _check_layer_acts(self.batched(layer.input_to_layer, images, layer.name), layer)
     W = torch.as_tensor(W).float()
     if A.ndim == 4:
         N, q, h, w = A.shape
@@ -156,8 +156,8 @@ def refine(self:Craft, images, # images of the class `[N, C, H, W]`, for the sub
           ) -> CraftTree:
     "Split heterogeneous concepts at earlier layers, recursively: a `CraftTree` of concepts and sub-concepts with importances."
     from sklearn.decomposition import NMF
-    self._need_fit()
-    images = self._check_images(images)
+    self.check_fitted()
+    images = self.check_images(images)
     layers = [layers] if isinstance(layers, Layer) else list(layers)
     if not layers or not all(isinstance(l, Layer) for l in layers):
         raise ValueError("layers must be one or more Layer objects (e.g. body_layer(clf, 7)), from later to earlier")
@@ -272,9 +272,9 @@ def implicit_maps(self:Craft, images, # images `[N, C, H, W]`
                   method:str='gradient × input', # 'gradient × input' (|Σ_channels x ∂u/∂x|) or 'saliency' (max over channels of |∂u/∂x|)
                  ) -> torch.Tensor:
     "Attribution maps `[N, len(concepts), H, W]` of each concept's total code `Σ_{h,w} u(x)`, by autograd through the NNLS."
-    self._need_fit()
+    self.check_fitted()
     if method not in MAP_METHODS: raise ValueError(f"method must be one of {MAP_METHODS}, got {method!r}")
-    images = self._check_images(images)
+    images = self.check_images(images)
     concepts = list(range(self.n_concepts)) if concepts is None else [int(c) for c in concepts]
     out = []
     for s in range(0, len(images), self.batch_size):
@@ -386,7 +386,7 @@ class CraftMulti:
     def _split(self, images, labels):
         "Images checked, labels as a long tensor, and the indices of each class's images."
         c0 = next(iter(self.crafts.values()))
-        images = c0._check_images(images)
+        images = c0.check_images(images)
         labels = torch.as_tensor(labels).long().flatten()
         if len(labels) != len(images):
             raise ValueError(f"labels must give one class per image: {len(labels)} labels for {len(images)} images")
@@ -406,11 +406,11 @@ class CraftMulti:
         size = c0.input_size if c0.input_size is not None else (H, W)
         size = (size, size) if isinstance(size, int) else tuple(size)
         crops = grid_crops(images, c0.patch_size, c0.stride)
-        A = c0._encode_crops(crops, size)
+        A = c0.encode_crops(crops, size)
         for k, ik in idx.items():
             rows = (ik[:, None] * P + torch.arange(P)).flatten()
             cb = np.concatenate([np.repeat(np.arange(len(ik)), P)[:, None], np.tile(boxes, (len(ik), 1))], 1)
-            self.crafts[k]._fit_activations(A[rows], crops[rows], cb, (H, W), k)
+            self.crafts[k].fit_activations(A[rows], crops[rows], cb, (H, W), k)
         return self
 
     def estimate_importance(self, images, # images `[N, C, H, W]`
@@ -421,7 +421,7 @@ class CraftMulti:
         "Each class's concept importances (`{class: [r]}`), from one shared pass of `input_to_latent`."
         c0, images, idx = self._split(images, labels)
         A = c0.latent(images)
-        return {k: self.crafts[k]._importance(self.crafts[k]._codes(A[ik]), k, nb_design, sampler) for k, ik in idx.items()}
+        return {k: self.crafts[k].importance_of_codes(self.crafts[k].codes_of(A[ik]), k, nb_design, sampler) for k, ik in idx.items()}
 
     def plot_importance(self, ax=None, # one axes per class, or None for a new figure
                         names:dict|None=None, # class -> title
