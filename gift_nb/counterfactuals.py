@@ -70,6 +70,7 @@ class CounterfactualExplainer:
                  scan:bool=True, # where no snapped edit flips: try each object of the image turned into a sphere (the smallest flipping change wins)
                  priors:WorldPriors|str|bool|None=None, # world knowledge for `snap` and `scan`: None, the shipped `WorldPriors.from_pretrained()`; a folder of saved ones; False: none (no snap, no scan)
                  check_every:int=4, # steps between finalise-and-check
+                 patience:int=4, # an image whose p(target) has not risen by 0.01 over its best for this many checks in a row stops searching (0: never)
                  retry:bool=True, # search failures once more with pixel_weight/10 and every changed region kept
                  retry_noise_free:bool=True, # then search what still fails once more without the noise expectation (noise 0)
                  batch_size:int=32, # images per search batch
@@ -84,6 +85,7 @@ class CounterfactualExplainer:
         self.steps, self.lr, self.margin, self.noise, self.n_noise = int(steps), float(lr), float(margin), float(noise), int(n_noise)
         self.pixel_weight, self.latent_weight = float(pixel_weight), float(latent_weight)
         self.mask_threshold, self.dilate, self.check_every = float(mask_threshold), int(dilate), max(1, int(check_every))
+        self.patience = max(0, int(patience))
         self.max_regions, self.retry = int(max_regions), bool(retry)
         self.retry_noise_free = bool(retry_noise_free)
         self.sparsify, self.sparsify_p = tuple(sorted((float(t) for t in sparsify), reverse=True)), float(sparsify_p)
@@ -208,6 +210,8 @@ def _search(self:CounterfactualExplainer, x, target, gen):
     stop = torch.full((B,), -1, dtype=torch.long)
     best = quantize(x.cpu())
     dec = r0.cpu().clone()  # the decoder output each image stopped at (for `sparsify`)
+    top = torch.full((B,), -1.)   # each image's best p(target) so far, and the checks since it last rose by 0.01
+    since = torch.zeros(B, dtype=torch.long)
     t = 0
     xc_, r0c, tgc = x.cpu(), r0.cpu(), target.cpu()
     for t in range(self.steps):
@@ -230,9 +234,12 @@ def _search(self:CounterfactualExplainer, x, target, gen):
                 cand = self._finalize(xc_[a], d_now, r0c[a])
                 p = clf(cand).gather(1, tgc[a, None])[:, 0]
                 ok = p >= 0.5 + self.margin
-                upd = ok | last   # at the last step every image still searching keeps its final candidate
+                rose = p > top[a] + 0.01
+                top[a] = torch.maximum(top[a], p); since[a] = torch.where(rose, 0, since[a] + 1)
+                stalled = ~ok & (since[a] >= self.patience) if self.patience else torch.zeros_like(ok)
+                upd = ok | stalled | last   # an image that stalls, or is still searching at the last step, keeps its final candidate
                 best[a[upd]] = cand[upd]; stop[a[ok]] = t + 1; dec[a[ok]] = d_now[ok]
-                done[act[ok.to(self.device)]] = True
+                done[act[(ok | stalled).to(self.device)]] = True
             if bool(done.all()): break
     if self.sparsify:  # the smallest edit that still flips: drop the weaker changes while p(target) stays >= sparsify_p
         with torch.no_grad():
