@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['METRICS', 'as_hypothesis', 'BaseSet', 'as_base', 'Unverifiable', 'InterventionResult', 'Intervener', 'rule_of',
            'WorldIntervener', 'check_fresh', 'verify', 'format_results', 'curve_vs_n', 'plot_vs_n', 'plot_per_image',
-           'strength_sweep', 'plot_vs_strength', 'compare_with_oracle', 'metrics_html', 'VerificationViewer',
-           'target_hypotheses']
+           'curve_svg', 'strength_sweep', 'plot_vs_strength', 'compare_with_oracle', 'metrics_html',
+           'VerificationViewer', 'target_hypotheses']
 
 # %% ../nbs/07_verification.ipynb #069dea49
 import copy, io, math, re, warnings
@@ -409,6 +409,64 @@ def plot_per_image(v:Verification, # a verification from `verify`
     ax.set_xlabel('base images, sorted by p before'); ax.set_ylabel(f'p(class {v.k})'); ax.set_ylim(-0.03, 1.03)
     ax.set_title(f"{_short(v.hypothesis)}: CaCE {v.cace:.2f}", fontsize=9); ax.legend(fontsize=7, loc='center left')
     return fig, ax
+
+# %% ../nbs/07_verification.ipynb #752a0c38
+_CURVE_STYLE = {'pns': ('#1f77b4', 'P̂NS (95% CI)'), 'cace': ('#ff7f0e', 'CaCE (95% CI)')}
+
+def _ticks(lo:float, hi:float, n:int=5) -> list:
+    "About `n` round tick values covering [lo, hi]."
+    step = (hi - lo) / max(1, n - 1)
+    mag = 10 ** np.floor(np.log10(step)) if step > 0 else 1.
+    step = next(s * mag for s in (1, 2, 2.5, 5, 10) if s * mag >= step) if step > 0 else 1.
+    return [round(t, 6) for t in np.arange(np.ceil(lo / step) * step, hi + step / 2, step)]
+
+def curve_svg(v:Verification, # a verification with per-image data (from `verify` or a run)
+              metric:str='pns', # 'pns' (drawn on 0–1 with the acceptance threshold) or 'cace' (its own axis, with 0)
+              width:int=330, # picture size in CSS pixels
+              height:int=210,
+              points:int=25, # sample sizes drawn
+              xmlns:bool=False, # declare the SVG namespace: for a standalone .svg file or IPython's `SVG` (inline in HTML it needs none)
+             ) -> str:
+    "One verification curve as inline SVG: the estimate on the first m base images against m, and its 95% interval band."
+    from gift_nb.verification import curve_vs_n
+    import html
+    _e = lambda t: html.escape(str(t), quote=True)
+    if metric not in _CURVE_STYLE: raise ValueError(f"metric must be one of {sorted(_CURVE_STYLE)}, got {metric!r}")
+    c = curve_vs_n(v, metric, points)
+    m, est, lo, hi = (np.asarray(c[k], float) for k in ('m', 'estimate', 'lo', 'hi'))
+    ok = np.isfinite(est) & np.isfinite(lo) & np.isfinite(hi)
+    if metric == 'pns': y0, y1 = 0., 1.
+    else:
+        y0, y1 = (min(0., float(lo[ok].min())), max(0., float(hi[ok].max()))) if ok.any() else (-1., 1.)
+        pad = 0.05 * (y1 - y0 or 1.); y0, y1 = y0 - pad, y1 + pad
+    L, R, T, B = 46, 10, 20, 34
+    xmax = max(2., float(m.max()))
+    X = lambda a: L + (np.asarray(a, float) - 1) / (xmax - 1) * (width - L - R)
+    Y = lambda b: T + (y1 - np.asarray(b, float)) / (y1 - y0) * (height - T - B)
+    pts = lambda xs, ys: ' '.join(f"{a:.1f},{b:.1f}" for a, b in zip(X(xs), Y(ys)))
+    color, label = _CURVE_STYLE[metric]
+    ns = " xmlns='http://www.w3.org/2000/svg'" if xmlns else ''
+    out = [f"<svg{ns} width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
+           f"role='img' font-family='sans-serif' font-size='10'><title>{_e(label)} of {_e(v.hypothesis)} against the base images used</title>",
+           f"<rect x='{L}' y='{T}' width='{width - L - R}' height='{height - T - B}' fill='none' stroke='#999'/>"]
+    for t in _ticks(y0, y1):
+        if y0 <= t <= y1:
+            out.append(f"<line x1='{L - 3}' x2='{width - R}' y1='{Y(t):.1f}' y2='{Y(t):.1f}' stroke='#eee'/>"
+                       f"<text x='{L - 5}' y='{Y(t) + 3:.1f}' text-anchor='end'>{t:g}</text>")
+    for t in _ticks(1, xmax):
+        if 1 <= t <= xmax and t == int(t):
+            out.append(f"<text x='{X(t):.1f}' y='{height - B + 13}' text-anchor='middle'>{int(t)}</text>")
+    ref, dash = (v.threshold, '5,3') if metric == 'pns' else (0., '')
+    out.append(f"<line x1='{L}' x2='{width - R}' y1='{Y(ref):.1f}' y2='{Y(ref):.1f}' stroke='#000' stroke-width='0.8'"
+               + (f" stroke-dasharray='{dash}'/>" if dash else " stroke-opacity='0.4'/>"))
+    if ok.any():
+        out.append(f"<polygon points='{pts(m[ok], hi[ok])} {pts(m[ok][::-1], lo[ok][::-1])}' fill='{color}' fill-opacity='0.2'/>"
+                   f"<polyline points='{pts(m[ok], est[ok])}' fill='none' stroke='{color}' stroke-width='1.6'/>")
+    title = v.hypothesis if len(v.hypothesis) <= 52 else v.hypothesis[:51] + '…'
+    out += [f"<text x='{L}' y='13'>{_e(title)} — {_e(v.status)}</text>",
+            f"<text x='{(L + width - R) / 2:.0f}' y='{height - 6}' text-anchor='middle'>base images used</text>",
+            f"<text transform='translate(11 {(T + height - B) / 2:.0f}) rotate(-90)' text-anchor='middle'>{_e(label)}</text></svg>"]
+    return ''.join(out)
 
 # %% ../nbs/07_verification.ipynb #90f9c29a
 def strength_sweep(hypothesis, # one hypothesis (record, text or rule)
