@@ -153,8 +153,8 @@ def ground_rows(x:torch.Tensor, # an image `[3,H,W]`
                ) -> torch.Tensor:
     "The ground's colour per image row `[3,H,1]`: the median of the row's grey pixels (the ground is a grey vertical gradient)."
     grey = (x.amax(0) - x.amin(0)) < 0.02
-    rows = [x[:, r][:, grey[r]].median(1).values if grey[r].sum() > 3 else x[:, r].median(1).values for r in range(x.shape[1])]
-    return torch.stack(rows, 1)[:, :, None]
+    of_grey = torch.where(grey[None], x, torch.nan).nanmedian(2).values   # the lower median of each row's grey pixels
+    return torch.where(grey.sum(1) > 3, of_grey, x.median(2).values)[:, :, None]   # too few: of the whole row
 
 def _achromatic(c): return bool((c - c.mean()).norm() < 0.05)
 
@@ -185,9 +185,10 @@ def snap_candidates(x:torch.Tensor, # the original `[3,H,W]`
     around = torch.from_numpy(ndimage.binary_dilation(changed, iterations=2)).flatten()
     P = x.flatten(1)[:, around]
     votes = []
-    for c in palette:
+    for c in palette:   # how many pixels around the edit each chromatic colour explains (grey ones do not vote)
+        if _achromatic(c): votes.append(0.); continue
         s, _, r = _ray_fit(P, c)
-        votes.append(0. if _achromatic(c) else float(((r < 0.04) & (s > 0.1)).sum()))
+        votes.append(float(((r < 0.04) & (s > 0.1)).sum()))
     grays = [i for i, c in enumerate(palette) if _achromatic(c)]
     if max(votes) > 3 or not grays: old = int(np.argmax(votes))
     else: old = grays[0]
