@@ -24,7 +24,7 @@ from .core import Caption, progress, default_device, image_hash, quantize, machi
 from .model_io import save_weights, module_card, load_module
 from .runs import ModelCache, CacheMiss
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
-from .classifier import weights_folder
+from .model_io import weights_folder
 
 # %% ../nbs/05_captioning.ipynb #d390d05b
 def caption_of_edit(scene_before, # the scene before the edit (objects are named by their attributes in it)

@@ -94,7 +94,8 @@ def decide(pns_ci, # Wilson interval of P̂NS
     return 'inconclusive', f"P̂NS interval [{lo:.3f}, {hi:.3f}] contains {threshold}"
 
 # %% ../nbs/03_oracle.ipynb #3a56459b
-from .classifier import WEIGHTS_DIR, weights_folder, as_classifier, check_classifier
+from .classifier import as_classifier, check_classifier
+from .model_io import WEIGHTS_DIR, weights_folder
 from .world import (ATTRIBUTES, Rule, at_least, concept, equivalent, exists, get_task, intervene, make_scenes, truth_key,
                            render, rule_from_json)
 

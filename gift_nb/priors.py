@@ -313,8 +313,7 @@ def tensors(self:WorldPriors) -> dict:
 def save_pretrained(self:WorldPriors, folder=None, # where to write (default: the package's `weights/`)
                    ) -> Path:
     "Write `world_priors.safetensors` and `world_priors.card.json` atomically; returns the card's path."
-    from gift_nb.model_io import save_weights
-    from gift_nb.classifier import weights_folder
+    from gift_nb.model_io import save_weights, weights_folder
     card = dict(name=self.name, arch='WorldPriors', domain=dict(data='gift_nb.world', size=64),
                 learned_from=dict(palette='rubber spheres of 300 rendered scenes (seed 0), 8 colours by k-medians',
                                   metal='one object rendered rubber and metal in 100 scenes (seed 1), 24 shading bins',
@@ -326,8 +325,7 @@ def save_pretrained(self:WorldPriors, folder=None, # where to write (default: th
 def from_pretrained(cls:WorldPriors, folder=None, # a folder holding `world_priors.card.json` (default: the package's `weights/`)
                    ) -> WorldPriors:
     "The saved tables, checked against their model card (`FileNotFoundError` / `WeightsMismatch` with the fix)."
-    from gift_nb.model_io import load_weights
-    from gift_nb.classifier import weights_folder
+    from gift_nb.model_io import load_weights, weights_folder
     card, t = load_weights(weights_folder(folder) / f'{cls.name}.card.json', 'priors')
     spheres = {k.split('.', 1)[1]: v for k, v in t.items() if k.startswith('spheres.')}
     spheres['ys'] = spheres['ys'].numpy()   # ground depths stay a numpy array, as learned

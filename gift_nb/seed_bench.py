@@ -16,7 +16,8 @@ import torch
 # %% ../nbs/21_seed_bench.ipynb #1b5254d6
 from .world import ATTRIBUTES, And, AtLeast, Not, Or, Rule, concept, get_task, make_dataset, render, rule_from_json
 from .core import format_table, item_seed
-from .classifier import WEIGHTS_DIR, load_classifier
+from .classifier import load_classifier
+from .model_io import WEIGHTS_DIR
 from .oracle import shipped_profile
 from .benchmark import SUITE, environment_info, check_task
 

@@ -9,7 +9,7 @@ __all__ = ['METRICS', 'as_hypothesis', 'BaseSet', 'as_base', 'Unverifiable', 'In
            'VerificationViewer', 'target_hypotheses']
 
 # %% ../nbs/07_verification.ipynb #069dea49
-import copy, io, math, re, warnings
+import copy, html, io, math, re, warnings
 from collections import Counter
 from dataclasses import dataclass
 import numpy as np
@@ -428,9 +428,6 @@ def curve_svg(v:Verification, # a verification with per-image data (from `verify
               xmlns:bool=False, # declare the SVG namespace: for a standalone .svg file or IPython's `SVG` (inline in HTML it needs none)
              ) -> str:
     "One verification curve as inline SVG: the estimate on the first m base images against m, and its 95% interval band."
-    from gift_nb.verification import curve_vs_n
-    import html
-    _e = lambda t: html.escape(str(t), quote=True)
     if metric not in _CURVE_STYLE: raise ValueError(f"metric must be one of {sorted(_CURVE_STYLE)}, got {metric!r}")
     c = curve_vs_n(v, metric, points)
     m, est, lo, hi = (np.asarray(c[k], float) for k in ('m', 'estimate', 'lo', 'hi'))
@@ -447,7 +444,7 @@ def curve_svg(v:Verification, # a verification with per-image data (from `verify
     color, label = _CURVE_STYLE[metric]
     ns = " xmlns='http://www.w3.org/2000/svg'" if xmlns else ''
     out = [f"<svg{ns} width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
-           f"role='img' font-family='sans-serif' font-size='10'><title>{_e(label)} of {_e(v.hypothesis)} against the base images used</title>",
+           f"role='img' font-family='sans-serif' font-size='10'><title>{html.escape(label)} of {html.escape(v.hypothesis)} against the base images used</title>",
            f"<rect x='{L}' y='{T}' width='{width - L - R}' height='{height - T - B}' fill='none' stroke='#999'/>"]
     for t in _ticks(y0, y1):
         if y0 <= t <= y1:
@@ -462,10 +459,9 @@ def curve_svg(v:Verification, # a verification with per-image data (from `verify
     if ok.any():
         out.append(f"<polygon points='{pts(m[ok], hi[ok])} {pts(m[ok][::-1], lo[ok][::-1])}' fill='{color}' fill-opacity='0.2'/>"
                    f"<polyline points='{pts(m[ok], est[ok])}' fill='none' stroke='{color}' stroke-width='1.6'/>")
-    title = v.hypothesis if len(v.hypothesis) <= 52 else v.hypothesis[:51] + '…'
-    out += [f"<text x='{L}' y='13'>{_e(title)} — {_e(v.status)}</text>",
+    out += [f"<text x='{L}' y='13'>{html.escape(_short(v.hypothesis, 52))} — {html.escape(v.status)}</text>",
             f"<text x='{(L + width - R) / 2:.0f}' y='{height - 6}' text-anchor='middle'>base images used</text>",
-            f"<text transform='translate(11 {(T + height - B) / 2:.0f}) rotate(-90)' text-anchor='middle'>{_e(label)}</text></svg>"]
+            f"<text transform='translate(11 {(T + height - B) / 2:.0f}) rotate(-90)' text-anchor='middle'>{html.escape(label)}</text></svg>"]
     return ''.join(out)
 
 # %% ../nbs/07_verification.ipynb #90f9c29a
@@ -528,7 +524,6 @@ def _fmt(v, ci=None): return '—' if v != v else (f"{v:.3f}" + (f" [{ci[0]:.3f}
 
 def metrics_html(v:Verification) -> str:
     "An HTML table of one verification's numbers."
-    import html
     rows = [('status', f"<b>{v.status}</b> — {html.escape(v.reason)}"), ('class k', v.k), ('n (failed)', f"{v.n} ({v.n_failed})"),
             ('CaCE [95% CI]', _fmt(v.cace, v.cace_ci)), ('P̂NS [95% CI]', _fmt(v.pns, v.pns_ci)),
             ('P̂S [95% CI] (n)', f"{_fmt(v.ps, v.ps_ci)} ({v.ps_n})"), ('P̂N [95% CI] (n)', f"{_fmt(v.pn, v.pn_ci)} ({v.pn_n})"),

@@ -262,10 +262,6 @@ def _placed(o, size, big=None):
 # %% ../nbs/01_world.ipynb #5446a555
 _SPRITES = None   # the shipped sprites, read on first use
 
-def _weights_dir() -> Path:
-    import gift_nb
-    return Path(gift_nb.__file__).parent / 'weights'
-
 def _sprite_key(shape, size, material, rot_bin, ppu_q) -> str: return f"{shape}.{size}.{material}.{rot_bin}.{ppu_q}"
 
 def sprite_keys(size:int=64, # image size the sprites are drawn at
@@ -279,21 +275,21 @@ def save_world_sprites(folder=None, # where to write (default: the package's `we
                        size:int=64, # the image size whose sprites are cast
                       ) -> Path:
     "Cast every sprite of `sprite_keys(size)` and write `world_sprites.safetensors` with its model card; returns the card's path."
-    from gift_nb.model_io import save_weights
+    from gift_nb.model_io import save_weights, weights_folder
     t = {}
     for key in sprite_keys(size):
         for part, a in zip(('alpha', 'shade', 'add'), _cast_sprite(*key)): t[f"{_sprite_key(*key)}.{part}"] = torch.from_numpy(a)
     card = dict(name='world_sprites', arch='ray-cast sprites', domain=dict(data='gift_nb.world', size=size), n_sprites=len(t) // 3,
                 training='none: cast by world._cast_sprite')
-    return save_weights(t, Path(folder) if folder is not None else _weights_dir(), 'world_sprites', card)
+    return save_weights(t, weights_folder(folder), 'world_sprites', card)
 
 def shipped_sprites(folder=None, # a folder holding `world_sprites.card.json` (default: the package's `weights/`)
                    ) -> dict:
     "The shipped sprites, `{key.part: float32 array}`, checked against their card; `{}` when the file is missing (or damaged: with a warning)."
     global _SPRITES
     if _SPRITES is None or folder is not None:
-        from gift_nb.model_io import load_weights, WeightsMismatch
-        card = (Path(folder) if folder is not None else _weights_dir()) / 'world_sprites.card.json'
+        from gift_nb.model_io import load_weights, weights_folder, WeightsMismatch
+        card = weights_folder(folder) / 'world_sprites.card.json'
         try: bank = {k: v.numpy() for k, v in load_weights(card, 'sprites')[1].items()}
         except FileNotFoundError: bank = {}
         except WeightsMismatch as e:

@@ -17,8 +17,8 @@ from fastcore.basics import patch
 
 # %% ../../nbs/baselines/11_ltx.ipynb #6011e490
 from ..core import default_device, progress, seed_everything
-from ..model_io import load_weights, module_card, save_weights
-from ..classifier import Classifier, weights_folder, as_classifier, check_images, load_classifier
+from ..model_io import load_weights, module_card, save_weights, weights_folder
+from ..classifier import Classifier, as_classifier, check_images, load_classifier
 from .saliency_metrics import FINE_FRACTIONS, FRACTIONS, composite, pos_auc, reference_images
 
 # %% ../../nbs/baselines/11_ltx.ipynb #3948c6b6
@@ -268,7 +268,7 @@ def save_ltx(ltx:LTX, # a pretrained `LTX` whose explainer is a `MaskNet` or `Fe
              name:str, # file stem: writes NAME.ltx.safetensors and NAME.ltx.json
              weights_dir=None, # folder (default: the package's `weights/`)
              **card) -> Path: # extra model-card fields (data, metrics, ...)
-    "Write the explainer's weights and its model card `NAME.ltx.json` with `weights.save_weights`; returns the card's path."
+    "Write the explainer's weights and its model card `NAME.ltx.json` with `model_io.save_weights`; returns the card's path."
     net = ltx.explainer
     if not isinstance(net, (MaskNet, FeatureMaskNet)): raise TypeError(f"only MaskNet/FeatureMaskNet explainers can be saved, got {type(net).__name__}")
     if not isinstance(ltx.reference, str): raise ValueError("save_ltx stores the reference by name: use reference='background', 'blur', ...")

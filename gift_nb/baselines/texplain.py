@@ -21,8 +21,8 @@ from fastcore.basics import patch
 
 # %% ../../nbs/baselines/12_texplain.ipynb #5a485bd5
 from ..core import progress, seed_everything
-from ..model_io import load_weights, rebuild_hint, save_weights
-from ..classifier import WEIGHTS_DIR, weights_folder, Classifier, as_classifier, check_images
+from ..model_io import WEIGHTS_DIR, load_weights, rebuild_hint, save_weights, weights_folder
+from ..classifier import Classifier, as_classifier, check_images
 from ..world import COLORS, MATERIALS, SHAPES, SIZES, get_task, make_dataset, render, sample_scene
 
 # %% ../../nbs/baselines/12_texplain.ipynb #1abc3f46
@@ -279,7 +279,7 @@ def smollm2_lm(n_prefix:int=8, # prefix slots the translator fills
 
 # %% ../../nbs/baselines/12_texplain.ipynb #91fc87e8
 def _save(tensors, card, name, weights_dir):
-    "`(card path, card)` after writing `NAME.safetensors` and its card `NAME.json` with `weights.save_weights`."
+    "`(card path, card)` after writing `NAME.safetensors` and its card `NAME.json` with `model_io.save_weights`."
     p = save_weights(tensors, weights_folder(weights_dir), name, {**card, 'name': name}, card_name=f"{name}.json")
     return p, json.loads(p.read_text())
 
