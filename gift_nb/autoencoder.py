@@ -16,8 +16,7 @@ import torch.nn.functional as F
 
 # %% ../nbs/04a_autoencoder.ipynb #21440dba
 from .core import quantize
-from .model_io import save_weights, module_card, load_module
-from .model_io import weights_folder
+from .model_io import save_weights, module_card, load_module, weights_folder
 
 # %% ../nbs/04a_autoencoder.ipynb #55573f27
 class _Res(nn.Module):

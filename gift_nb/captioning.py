@@ -21,10 +21,9 @@ from fastcore.basics import patch
 
 # %% ../nbs/05_captioning.ipynb #1f395553
 from .core import Caption, progress, default_device, image_hash, quantize, machine_info, moved_names
-from .model_io import save_weights, module_card, load_module
+from .model_io import save_weights, module_card, load_module, weights_folder
 from .runs import ModelCache, CacheMiss
 from .world import ATTRIBUTES, SYNONYMS, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
-from .model_io import weights_folder
 
 # %% ../nbs/05_captioning.ipynb #d390d05b
 def caption_of_edit(scene_before, # the scene before the edit (objects are named by their attributes in it)

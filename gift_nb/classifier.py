@@ -411,7 +411,6 @@ def from_pretrained(name_or_path, # hub id or local folder of a transformers ima
     return as_classifier(model, processor_preprocess(proc, model.config), class_names, **kwargs)
 
 # %% ../nbs/02_classifier.ipynb #c182369c
-import gift_nb
 from .world import Bias, Task, get_task, make_dataset
 
 # %% ../nbs/02_classifier.ipynb #64526c97

@@ -17,10 +17,9 @@ import torch.nn.functional as F
 
 # %% ../nbs/05a_change_groups.ipynb #f214ee0a
 from .core import progress, quantize, machine_info
-from .model_io import save_weights, module_card, load_module
+from .model_io import save_weights, module_card, load_module, weights_folder
 from .world import ATTRIBUTES, MAX_OBJECTS, COST_ATTRIBUTE, COST_ADD, COST_REMOVE, Edit, Scene, render, sample_scene, random_object, place_object
 from .captioning import change_map, caption_of_edit, same_change, localise
-from .model_io import weights_folder
 
 # %% ../nbs/05a_change_groups.ipynb #582aecce
 def multi_edit(scene:Scene, # the scene to edit

@@ -15,8 +15,8 @@ from torch import nn
 from fastcore.basics import patch
 
 # %% ../../nbs/baselines/10_craft.ipynb #3443aa0c
-from ..core import default_device, progress, progress_enabled
-from .craft_math import SAMPLERS, nnls, sobol_design, jansen_total_indices, total_sobol_indices, row_percentile, channel_percentile
+from ..core import default_device, moved_names, progress, progress_enabled
+from .craft_math import nnls, sobol_design, jansen_total_indices, channel_percentile
 
 # %% ../../nbs/baselines/10_craft.ipynb #c19a47fd
 def grid_boxes(height:int, # image height
@@ -598,3 +598,6 @@ def report_row(rep:dict) -> dict:
         row['deletion_auc' + key] = {n: round(v['deletion_auc'], 2) for n, v in f.items()}
         row['insertion_auc' + key] = {n: round(v['insertion_auc'], 2) for n, v in f.items()}
     return row
+
+# %% ../../nbs/baselines/10_craft.ipynb #2a3cb546
+__getattr__ = moved_names(__name__, {n: 'baselines.craft_math' for n in ('SAMPLERS', 'total_sobol_indices', 'row_percentile')})
