@@ -99,8 +99,8 @@ def test_import_is_light():
 
 
 def test_missing_weights_exit_1(tmp_path, monkeypatch, capsys):
-    import gift_nb.classifier
-    monkeypatch.setattr(gift_nb.classifier, 'WEIGHTS_DIR', tmp_path/'no-weights')
+    import gift_nb.model_io   # where the package's weights folder is named
+    monkeypatch.setattr(gift_nb.model_io, 'WEIGHTS_DIR', tmp_path/'no-weights')
     assert main(['demo', '--n', '4', '--n-verify', '20', '--out', str(tmp_path/'out')]) == 1
     assert 'make weights' in capsys.readouterr().err
 
